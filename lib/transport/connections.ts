@@ -1,0 +1,42 @@
+import {
+  ApiGatewayManagementApiClient,
+  DeleteConnectionCommand,
+  GoneException,
+  PostToConnectionCommand,
+} from '@aws-sdk/client-apigatewaymanagementapi';
+
+/** Where frames leave the server: one WebSocket connection, by id. */
+export interface Connections {
+  /** Sends one frame; false when the connection is gone (HTTP 410), so the caller can clean up and re-route. */
+  post(connectionId: string, frame: string): Promise<boolean>;
+  /** Closes the connection; API Gateway then raises `$disconnect` for it. */
+  close(connectionId: string): Promise<void>;
+}
+
+/** The API Gateway `@connections` management API (in AWS, or the local emulator: same calls, other endpoint). */
+export function apiGatewayConnections(endpoint: string, region?: string): Connections {
+  const local = !endpoint.includes('.amazonaws.com');
+  const client = new ApiGatewayManagementApiClient({
+    endpoint,
+    region: region ?? process.env.AWS_REGION ?? (local ? 'local' : undefined),
+    credentials: local ? { accessKeyId: 'local', secretAccessKey: 'local' } : undefined,
+  });
+  return {
+    async post(connectionId, frame) {
+      try {
+        await client.send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: frame }));
+        return true;
+      } catch (error) {
+        if (error instanceof GoneException) return false;
+        throw error;
+      }
+    },
+    async close(connectionId) {
+      try {
+        await client.send(new DeleteConnectionCommand({ ConnectionId: connectionId }));
+      } catch (error) {
+        if (!(error instanceof GoneException)) throw error;
+      }
+    },
+  };
+}
