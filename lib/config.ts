@@ -12,9 +12,12 @@ export interface Config {
   allowRegistration: boolean;
   /** Largest stanza accepted, in bytes of UTF-8; above it `policy-violation` (below API Gateway's 128 KB message limit). */
   maxStanzaBytes: number;
+  /** A stream must be bound this long after connecting; a later negotiation step gets `connection-timeout`. */
+  negotiationTimeoutMs: number;
 }
 
 export const DEFAULT_MAX_STANZA_BYTES = 64 * 1024;
+export const DEFAULT_NEGOTIATION_TIMEOUT_MS = 60_000;
 
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
   const required = (name: string) => {
@@ -33,5 +36,6 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
     wsEndpoint: required('WS_ENDPOINT'),
     allowRegistration: env.ALLOW_REGISTRATION === 'true',
     maxStanzaBytes: Number(env.MAX_STANZA_BYTES) || DEFAULT_MAX_STANZA_BYTES,
+    negotiationTimeoutMs: Number(env.NEGOTIATION_TIMEOUT_MS) || DEFAULT_NEGOTIATION_TIMEOUT_MS,
   };
 }

@@ -1,4 +1,26 @@
+import type { Element } from '@xmpp/xml';
 import type { Config } from './config.ts';
+import { delivery } from './im/delivery.ts';
+import { presence } from './im/presence.ts';
+import { parseJid, tryParseJid, type Jid } from './jid.ts';
+import { Router } from './router/router.ts';
+import { errorReply, StanzaError } from './router/stanza-error.ts';
+import type { Scope, Services, StanzaContext, StanzaName, XmppModule } from './router/types.ts';
+import { Accounts } from './store/accounts.ts';
+import { createDb, type Db } from './store/client.ts';
+import { ConnectionStore, type ConnectionState } from './store/connections.ts';
+import { SessionStore } from './store/sessions.ts';
+import { handleFrame } from './stream/client-stream.ts';
+import type { StreamIO } from './stream/io.ts';
+import { legacySession } from './stream/session-module.ts';
+import { apiGatewayConnections, type Connections } from './transport/connections.ts';
+import { Outbox } from './transport/outbox.ts';
+import { disco } from './xep/0030-disco.ts';
+import { version } from './xep/0092-version.ts';
+import { ping } from './xep/0199-ping.ts';
+
+/** Every module of the server, in one place. The router imports none of them. */
+export const MODULES: XmppModule[] = [disco, ping, version, legacySession, presence, delivery];
 
 /** The XMPP core as the entry points see it: one call per WebSocket event. */
 export interface XmppServer {
@@ -7,7 +29,98 @@ export interface XmppServer {
   disconnect(connectionId: string): Promise<void>;
 }
 
-// Placeholder while the core is written (replaced in the same change).
-export function createXmppServer(_config: Config): XmppServer {
-  return { async connect() {}, async frame() {}, async disconnect() {} };
+export interface Ports {
+  db: Db;
+  connections: Connections;
+}
+
+// A bound connection's state cannot change any more (only end): kept per container, it spares a read per stanza.
+const MAX_CACHED_CONNECTIONS = 10_000;
+
+export function createXmppServer(config: Config, ports: Partial<Ports> = {}): XmppServer {
+  const db = ports.db ?? createDb({ tableName: config.tableName, endpoint: config.dynamodbEndpoint, region: config.region });
+  const connections = ports.connections ?? apiGatewayConnections(config.wsEndpoint, config.region);
+  const connectionStore = new ConnectionStore(db);
+  const sessions = new SessionStore(db);
+  const accounts = new Accounts(db);
+  const router = new Router(MODULES);
+  const bound = new Map<string, ConnectionState>();
+
+  /** Routes one stanza whose `from` is already stamped. */
+  async function route(stanza: Element, from: Jid, out: Outbox, originConnectionId?: string): Promise<void> {
+    const name = stanza.name as StanzaName;
+    const type = stanza.attrs.type ?? (name === 'message' ? 'normal' : name === 'presence' ? 'available' : '');
+    const reply = (element: Element) =>
+      originConnectionId ? out.send(originConnectionId, element) : route(element, parseJid(element.attrs.from), out);
+    const services: Services = {
+      config,
+      accounts,
+      sessions,
+      deliver: (session, element) => out.send(session.connectionId, element, session.jid),
+      route: (element) => route(element, parseJid(element.attrs.from), out),
+      disco: () => router.disco(),
+    };
+    let to: Jid | undefined;
+    let scope: Scope;
+    if (stanza.attrs.to === undefined) {
+      // RFC 6120 §10.3: no `to` means the sender's own account; presence without `to` is a broadcast.
+      to = from.bare;
+      scope = name === 'presence' ? 'broadcast' : 'bare';
+    } else {
+      to = tryParseJid(stanza.attrs.to);
+      if (!to) {
+        const error = errorReply(stanza, new StanzaError('jid-malformed'));
+        if (error && name !== 'presence') reply(error);
+        return;
+      }
+      scope = !config.domains.includes(to.domain) ? 'remote' : !to.local ? 'host' : to.isBare ? 'bare' : 'full';
+    }
+    if (name === 'iq' && !['get', 'set', 'result', 'error'].includes(type)) {
+      const error = errorReply(stanza, new StanzaError('bad-request', 'an IQ needs a type'));
+      if (error) reply(error);
+      return;
+    }
+    const ctx: StanzaContext = { stanza, name, type, from, to, scope, originConnectionId, services, reply: (el) => void reply(el) };
+    await router.route(ctx);
+  }
+
+  async function flush(out: Outbox): Promise<void> {
+    for (const { connectionId, session } of await out.flush(connections)) {
+      // Gone (HTTP 410): its `$disconnect` may be late; stop routing to it now.
+      if (session) await sessions.remove(session, connectionId);
+    }
+  }
+
+  return {
+    async connect(connectionId) {
+      await connectionStore.create(connectionId);
+    },
+
+    async frame(connectionId, text) {
+      const state = bound.get(connectionId) ??
+        (await connectionStore.get(connectionId)) ?? { id: connectionId, connectedAt: Date.now(), opened: false, saslFailures: 0 };
+      const before = JSON.stringify(state);
+      const out = new Outbox();
+      const io: StreamIO = { state, config, accounts, sessions, out, send: (element) => out.send(connectionId, element) };
+      await handleFrame(io, text, async (stanza) => {
+        // RFC 6120 §8.1.2.1: the server stamps `from` with the stream's full JID, whatever the client wrote.
+        const from = parseJid(state.jid!);
+        stanza.attrs.from = from.toString();
+        await route(stanza, from, out, connectionId);
+      });
+      if (JSON.stringify(state) !== before) await connectionStore.put(state);
+      if (state.jid && !state.closed) {
+        if (bound.size >= MAX_CACHED_CONNECTIONS) bound.delete(bound.keys().next().value!);
+        bound.set(connectionId, state);
+      } else bound.delete(connectionId);
+      await flush(out);
+    },
+
+    async disconnect(connectionId) {
+      bound.delete(connectionId);
+      const state = await connectionStore.get(connectionId);
+      if (state?.jid) await sessions.remove(state.jid, connectionId);
+      await connectionStore.delete(connectionId);
+    },
+  };
 }

@@ -1,0 +1,16 @@
+export const NS = {
+  framing: 'urn:ietf:params:xml:ns:xmpp-framing',
+  stream: 'http://etherx.jabber.org/streams',
+  streams: 'urn:ietf:params:xml:ns:xmpp-streams',
+  client: 'jabber:client',
+  sasl: 'urn:ietf:params:xml:ns:xmpp-sasl',
+  bind: 'urn:ietf:params:xml:ns:xmpp-bind',
+  session: 'urn:ietf:params:xml:ns:xmpp-session',
+  stanzas: 'urn:ietf:params:xml:ns:xmpp-stanzas',
+  discoInfo: 'http://jabber.org/protocol/disco#info',
+  discoItems: 'http://jabber.org/protocol/disco#items',
+  ping: 'urn:xmpp:ping',
+  version: 'jabber:iq:version',
+  register: 'jabber:iq:register',
+  registerFeature: 'http://jabber.org/features/iq-register',
+} as const;
