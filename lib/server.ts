@@ -46,11 +46,11 @@ export function createXmppServer(config: Config, ports: Partial<Ports> = {}): Xm
   const router = new Router(MODULES);
   const bound = new Map<string, ConnectionState>();
 
-  /** Routes one stanza whose `from` is already stamped. */
-  async function route(stanza: Element, from: Jid, out: Outbox, originConnectionId?: string): Promise<void> {
+  /** Routes one stanza whose `from` is already stamped; `target` overrides its `to` for routing only. */
+  async function route(stanza: Element, from: Jid, out: Outbox, originConnectionId?: string, target?: Jid): Promise<void> {
     const name = stanza.name as StanzaName;
     const type = stanza.attrs.type ?? (name === 'message' ? 'normal' : name === 'presence' ? 'available' : '');
-    const reply = (element: Element) =>
+    const reply = async (element: Element) =>
       originConnectionId ? out.send(originConnectionId, element) : route(element, parseJid(element.attrs.from), out);
     const services: Services = {
       config,
@@ -62,7 +62,10 @@ export function createXmppServer(config: Config, ports: Partial<Ports> = {}): Xm
     };
     let to: Jid | undefined;
     let scope: Scope;
-    if (stanza.attrs.to === undefined) {
+    if (target) {
+      to = target;
+      scope = 'full';
+    } else if (stanza.attrs.to === undefined) {
       // RFC 6120 §10.3: no `to` means the sender's own account; presence without `to` is a broadcast.
       to = from.bare;
       scope = name === 'presence' ? 'broadcast' : 'bare';
@@ -70,24 +73,28 @@ export function createXmppServer(config: Config, ports: Partial<Ports> = {}): Xm
       to = tryParseJid(stanza.attrs.to);
       if (!to) {
         const error = errorReply(stanza, new StanzaError('jid-malformed'));
-        if (error && name !== 'presence') reply(error);
+        if (error && name !== 'presence') await reply(error);
         return;
       }
       scope = !config.domains.includes(to.domain) ? 'remote' : !to.local ? 'host' : to.isBare ? 'bare' : 'full';
     }
     if (name === 'iq' && !['get', 'set', 'result', 'error'].includes(type)) {
       const error = errorReply(stanza, new StanzaError('bad-request', 'an IQ needs a type'));
-      if (error) reply(error);
+      if (error) await reply(error);
       return;
     }
-    const ctx: StanzaContext = { stanza, name, type, from, to, scope, originConnectionId, services, reply: (el) => void reply(el) };
+    const ctx: StanzaContext = { stanza, name, type, from, to, scope, originConnectionId, services, reply };
     await router.route(ctx);
   }
 
+  /** Posts what the outbox holds; what meets a gone connection is routed again, a bounded number of times. */
   async function flush(out: Outbox): Promise<void> {
-    for (const { connectionId, session } of await out.flush(connections)) {
-      // Gone (HTTP 410): its `$disconnect` may be late; stop routing to it now.
-      if (session) await sessions.remove(session, connectionId);
+    for (let round = 0; round < 3 && !out.empty; round++) {
+      const { gone, undelivered } = await out.flush(connections);
+      // Gone (HTTP 410): its `$disconnect` may come late; stop routing to it now.
+      for (const { connectionId, session } of gone) if (session) await sessions.remove(session, connectionId);
+      // RFC 6121 §8.5.3.2: as if the resource had not been online (a message tries the other resources, an IQ errors).
+      for (const { stanza, session } of undelivered) await route(stanza, parseJid(stanza.attrs.from), out, undefined, parseJid(session));
     }
   }
 

@@ -28,7 +28,7 @@ export class Router implements Registry {
     this.on(`iq/${scope}/${type}/${ns}`, async (ctx) => {
       const payload = ctx.stanza.getChildElements()[0]!;
       const result = await handler(ctx, payload);
-      ctx.reply(
+      await ctx.reply(
         xml('iq', { xmlns: NS.client, type: 'result', id: ctx.stanza.attrs.id, from: ctx.stanza.attrs.to, to: ctx.stanza.attrs.from }, ...(result ? [result] : [])),
       );
       return true;
@@ -54,7 +54,7 @@ export class Router implements Registry {
     if (requestIq) {
       const payloads = stanza.getChildElements();
       // RFC 6120 §8.2.3: an IQ request carries exactly one payload element.
-      if (payloads.length !== 1) return this.fail(ctx, new StanzaError('bad-request', 'an IQ request has exactly one child'));
+      if (payloads.length !== 1) return await this.fail(ctx, new StanzaError('bad-request', 'an IQ request has exactly one child'));
       if (scope === 'host' || scope === 'bare') events.unshift(`iq/${scope}/${type}/${payloads[0]!.getNS()}`);
     }
     try {
@@ -64,18 +64,18 @@ export class Router implements Registry {
         }
       }
     } catch (error) {
-      if (error instanceof StanzaError) return this.fail(ctx, error);
+      if (error instanceof StanzaError) return await this.fail(ctx, error);
       console.error(JSON.stringify({ level: 'error', msg: 'handler failed', event: events[0], error: String((error as Error).stack ?? error) }));
-      return this.fail(ctx, new StanzaError('internal-server-error'));
+      return await this.fail(ctx, new StanzaError('internal-server-error'));
     }
     // Nobody took it. RFC 6120 §8.2.3 and RFC 6121 §8.5: requests and messages get an error, never silence.
-    if (requestIq || name === 'message') this.fail(ctx, new StanzaError('service-unavailable'));
+    if (requestIq || name === 'message') await this.fail(ctx, new StanzaError('service-unavailable'));
   }
 
-  private fail(ctx: StanzaContext, error: StanzaError): void {
+  private async fail(ctx: StanzaContext, error: StanzaError): Promise<void> {
     // RFC 6121 §4.3, §8.5: where presence cannot be handled it is ignored, not bounced.
     if (ctx.name === 'presence') return;
     const reply = errorReply(ctx.stanza, error);
-    if (reply) ctx.reply(reply);
+    if (reply) await ctx.reply(reply);
   }
 }

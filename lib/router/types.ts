@@ -35,7 +35,7 @@ export interface StanzaContext {
   originConnectionId?: string;
   services: Services;
   /** Sends a stanza back to the sender. */
-  reply(stanza: Element): void;
+  reply(stanza: Element): Promise<void>;
 }
 
 /** Returns true when it handled the stanza; later handlers are then not called. */

@@ -2,10 +2,17 @@ import type { Element } from '@xmpp/xml';
 import type { Connections } from './connections.ts';
 
 interface Outgoing {
-  frames: string[];
+  frames: Array<{ frame: string; stanza?: Element }>;
   /** The bound session the frames are for, so a gone connection's session can be cleaned up. */
   session?: string;
   close: boolean;
+}
+
+export interface FlushResult {
+  /** Connections found gone (HTTP 410), with their session when the frames were deliveries to one. */
+  gone: Array<{ connectionId: string; session?: string }>;
+  /** Stanzas delivered to sessions that no copy reached, with the session each was meant for. */
+  undelivered: Array<{ stanza: Element; session: string }>;
 }
 
 /**
@@ -15,9 +22,10 @@ interface Outgoing {
 export class Outbox {
   private readonly outgoing = new Map<string, Outgoing>();
 
+  /** Queues a frame; with `session`, it is a stanza delivered to that bound session. */
   send(connectionId: string, frame: Element | string, session?: string): void {
     const entry = this.entry(connectionId);
-    entry.frames.push(frame.toString());
+    entry.frames.push({ frame: frame.toString(), stanza: session && typeof frame !== 'string' ? frame : undefined });
     entry.session ??= session;
   }
 
@@ -26,29 +34,33 @@ export class Outbox {
     this.entry(connectionId).close = true;
   }
 
-  get size(): number {
-    let n = 0;
-    for (const entry of this.outgoing.values()) n += entry.frames.length;
-    return n;
+  get empty(): boolean {
+    return this.outgoing.size === 0;
   }
 
-  /** Posts everything; returns the connections found gone (HTTP 410), with their session when known. */
-  async flush(connections: Connections): Promise<Array<{ connectionId: string; session?: string }>> {
-    const gone: Array<{ connectionId: string; session?: string }> = [];
+  async flush(connections: Connections): Promise<FlushResult> {
+    const result: FlushResult = { gone: [], undelivered: [] };
+    const reached = new Set<Element>();
+    const missed: FlushResult['undelivered'] = [];
     const entries = [...this.outgoing];
     this.outgoing.clear();
     await Promise.all(
       entries.map(async ([connectionId, entry]) => {
-        for (const frame of entry.frames) {
-          if (!(await connections.post(connectionId, frame))) {
-            gone.push({ connectionId, session: entry.session });
-            return;
+        for (const [index, { frame, stanza }] of entry.frames.entries()) {
+          if (await connections.post(connectionId, frame)) {
+            if (stanza) reached.add(stanza);
+            continue;
           }
+          result.gone.push({ connectionId, session: entry.session });
+          for (const rest of entry.frames.slice(index)) if (rest.stanza) missed.push({ stanza: rest.stanza, session: entry.session! });
+          return;
         }
         if (entry.close) await connections.close(connectionId);
       }),
     );
-    return gone;
+    // A stanza sent to several resources is lost only if none of them got it.
+    result.undelivered = missed.filter(({ stanza }) => !reached.has(stanza));
+    return result;
   }
 
   private entry(connectionId: string): Outgoing {
