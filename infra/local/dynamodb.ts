@@ -31,7 +31,8 @@ process.once('exit', () => {
  */
 export async function startDynamoDbLocal(options: { dataDir?: string; port?: number } = {}): Promise<DynamoDbLocal> {
   const port = options.port ?? (await freePort());
-  const child = spawn({ port, path: options.dataDir ?? null, sharedDb: true, stdio: 'pipe' });
+  // Detached: a Ctrl-C to the terminal's process group must not stop the store before the runner has drained.
+  const child = spawn({ port, path: options.dataDir ?? null, sharedDb: true, stdio: 'pipe', detached: true });
   running.add(child);
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));

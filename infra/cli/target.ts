@@ -1,0 +1,76 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { StoreOptions } from '../../lib/store/client.ts';
+import { DEFAULT_TABLE_NAME } from '../../lib/store/table.ts';
+import { CliError, EXIT_BAD_INPUT, EXIT_FAILURE } from './errors.ts';
+
+/** Where the accounts are, and which domains may have accounts when that is known. */
+export interface Target {
+  store: StoreOptions;
+  domains?: string[];
+}
+
+export interface TargetFlags {
+  dynamodbEndpoint?: string;
+  table?: string;
+  region?: string;
+  /** Prepared. */
+  domains: string[];
+  stack?: string;
+}
+
+/** What the local runtime (`npm start`) writes while it runs. */
+interface LocalRuntime {
+  dynamodbEndpoint: string;
+  tableName: string;
+  domains: string[];
+  region?: string;
+}
+
+export const LOCAL_RUNTIME_FILE = join('.cirrus', 'local.json');
+
+/**
+ * An explicit endpoint or table names the store entirely (mixing in the local runtime's file could
+ * point an AWS table name at DynamoDB Local); otherwise the running local runtime, which flags refine.
+ */
+export async function resolveTarget(flags: TargetFlags, cwd = process.cwd()): Promise<Target> {
+  if (flags.stack !== undefined) {
+    throw new CliError('--stack is not available yet; pass --table and --region instead', EXIT_BAD_INPUT);
+  }
+  const domains = flags.domains.length > 0 ? flags.domains : undefined;
+  if (flags.dynamodbEndpoint !== undefined || flags.table !== undefined) {
+    return {
+      store: { endpoint: flags.dynamodbEndpoint, tableName: flags.table ?? DEFAULT_TABLE_NAME, region: flags.region },
+      domains,
+    };
+  }
+  const local = await readLocalRuntime(join(cwd, LOCAL_RUNTIME_FILE));
+  return {
+    store: { endpoint: local.dynamodbEndpoint, tableName: local.tableName, region: flags.region ?? local.region },
+    domains: domains ?? local.domains,
+  };
+}
+
+async function readLocalRuntime(path: string): Promise<LocalRuntime> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    throw new CliError(
+      "the local runtime doesn't seem to be running (no .cirrus/local.json here): start it with `npm start`, " +
+        'or pass --dynamodb-endpoint/--table',
+      EXIT_FAILURE,
+    );
+  }
+  let local: Partial<LocalRuntime>;
+  try {
+    local = JSON.parse(text) as Partial<LocalRuntime>;
+  } catch {
+    throw new CliError(`${path} is not valid JSON`, EXIT_FAILURE);
+  }
+  if (typeof local.dynamodbEndpoint !== 'string' || typeof local.tableName !== 'string' || !Array.isArray(local.domains)) {
+    throw new CliError(`${path} lacks dynamodbEndpoint, tableName or domains`, EXIT_FAILURE);
+  }
+  return local as LocalRuntime;
+}
