@@ -6,6 +6,9 @@ import { startLocal, type LocalOptions, type LocalRuntime } from './runtime.ts';
 
 /** `npm start`: the whole Cirrus domain on this machine, until Ctrl-C. */
 
+// The SDK's nine-line notice that Node 20 support ends in 2027 would bury the banner; the README says it once.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 const USAGE = `Usage: npm start -- [options]
 
 Runs Cirrus locally: the WebSocket endpoint, the real handlers and DynamoDB Local.
