@@ -22,16 +22,28 @@ import { ping } from './xep/0199-ping.ts';
 /** Every module of the server, in one place. The router imports none of them. */
 export const MODULES: XmppModule[] = [disco, ping, version, legacySession, presence, delivery];
 
-/** The XMPP core as the entry points see it: one call per WebSocket event. */
+/** The XMPP core as the entry points see it: one call per WebSocket event, and one per stanza from a peer server. */
 export interface XmppServer {
   connect(connectionId: string): Promise<void>;
   frame(connectionId: string, text: string): Promise<void>;
   disconnect(connectionId: string): Promise<void>;
+  /**
+   * A stanza from another server, whose `from` domain the federation service has authenticated and whose `to`
+   * is one of our domains: routed like any other (RFC 6120 §10.4), replies go back through `s2s`.
+   */
+  inbound(stanza: Element): Promise<void>;
+}
+
+/** Where stanzas for other domains go: SQS in AWS, an in-process queue locally; the federation service drains it. */
+export interface S2sQueue {
+  enqueue(stanza: Element): Promise<void>;
 }
 
 export interface Ports {
   db: Db;
   connections: Connections;
+  /** Without it, stanzas to other domains get remote-server-not-found. */
+  s2s: S2sQueue;
 }
 
 // A bound connection's state cannot change any more (only end): kept per container, it spares a read per stanza.
@@ -54,6 +66,7 @@ export function createXmppServer(config: Config, ports: Partial<Ports> = {}): Xm
       originConnectionId ? out.send(originConnectionId, element) : route(element, parseJid(element.attrs.from), out);
     const services: Services = {
       config,
+      s2s: ports.s2s,
       accounts,
       sessions,
       deliver: (session, element) => out.send(session.connectionId, element, session.jid),
@@ -120,6 +133,12 @@ export function createXmppServer(config: Config, ports: Partial<Ports> = {}): Xm
         if (bound.size >= MAX_CACHED_CONNECTIONS) bound.delete(bound.keys().next().value!);
         bound.set(connectionId, state);
       } else bound.delete(connectionId);
+      await flush(out);
+    },
+
+    async inbound(stanza) {
+      const out = new Outbox();
+      await route(stanza, parseJid(stanza.attrs.from), out);
       await flush(out);
     },
 

@@ -68,8 +68,12 @@ async function presenceToBareJid(ctx: StanzaContext): Promise<boolean> {
   return true;
 }
 
-function toRemote(ctx: StanzaContext): boolean {
-  // Federation is not part of this server yet (RFC 6120 §8.3.3.15).
+async function toRemote(ctx: StanzaContext): Promise<boolean> {
+  if (ctx.services.s2s) {
+    await ctx.services.s2s.enqueue(ctx.stanza);
+    return true;
+  }
+  // Federation is off (RFC 6120 §8.3.3.15).
   if (ctx.name === 'presence') return true;
   throw new StanzaError('remote-server-not-found');
 }

@@ -15,6 +15,8 @@ export interface Services {
   sessions: SessionStore;
   /** Sends a stanza to one bound session's connection. */
   deliver(session: Session, stanza: Element): void;
+  /** Stanzas for other domains, when federation is on. */
+  s2s?: { enqueue(stanza: Element): Promise<void> };
   /** Routes a server-made stanza (its `from` already set) like any other. */
   route(stanza: Element): Promise<void>;
   /** disco#info of the server: the fold of what the modules registered. */
