@@ -14,6 +14,10 @@ export interface Config {
   maxStanzaBytes: number;
   /** A stream must be bound this long after connecting; a later negotiation step gets `connection-timeout`. */
   negotiationTimeoutMs: number;
+  /** XEP-0160: most messages kept per offline user; beyond it the sender gets service-unavailable. */
+  offlineLimit: number;
+  /** How long an offline message is kept. */
+  offlineRetentionDays: number;
 }
 
 export const DEFAULT_MAX_STANZA_BYTES = 64 * 1024;
@@ -37,5 +41,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
     allowRegistration: env.ALLOW_REGISTRATION === 'true',
     maxStanzaBytes: Number(env.MAX_STANZA_BYTES) || DEFAULT_MAX_STANZA_BYTES,
     negotiationTimeoutMs: Number(env.NEGOTIATION_TIMEOUT_MS) || DEFAULT_NEGOTIATION_TIMEOUT_MS,
+    offlineLimit: Number(env.OFFLINE_LIMIT) || 1000,
+    offlineRetentionDays: Number(env.OFFLINE_RETENTION_DAYS) || 30,
   };
 }

@@ -1,7 +1,10 @@
-import type { Element } from '@xmpp/xml';
+import xml, { type Element } from '@xmpp/xml';
 import type { Config } from './config.ts';
 import { delivery } from './im/delivery.ts';
+import { offline } from './im/offline.ts';
 import { presence } from './im/presence.ts';
+import { roster } from './im/roster.ts';
+import { subscriptions } from './im/subscriptions.ts';
 import { parseJid, tryParseJid, type Jid } from './jid.ts';
 import { Router } from './router/router.ts';
 import { errorReply, StanzaError } from './router/stanza-error.ts';
@@ -9,18 +12,21 @@ import type { Scope, Services, StanzaContext, StanzaName, XmppModule } from './r
 import { Accounts } from './store/accounts.ts';
 import { createDb, type Db } from './store/client.ts';
 import { ConnectionStore, type ConnectionState } from './store/connections.ts';
-import { SessionStore } from './store/sessions.ts';
+import { OfflineStore } from './store/offline.ts';
+import { RosterStore } from './store/roster.ts';
+import { SessionStore, SessionView } from './store/sessions.ts';
 import { handleFrame } from './stream/client-stream.ts';
 import type { StreamIO } from './stream/io.ts';
 import { legacySession } from './stream/session-module.ts';
 import { apiGatewayConnections, type Connections } from './transport/connections.ts';
 import { Outbox } from './transport/outbox.ts';
+import { NS } from './xml/namespaces.ts';
 import { disco } from './xep/0030-disco.ts';
 import { version } from './xep/0092-version.ts';
 import { ping } from './xep/0199-ping.ts';
 
 /** Every module of the server, in one place. The router imports none of them. */
-export const MODULES: XmppModule[] = [disco, ping, version, legacySession, presence, delivery];
+export const MODULES: XmppModule[] = [disco, ping, version, legacySession, roster, subscriptions, presence, offline, delivery];
 
 /** The XMPP core as the entry points see it: one call per WebSocket event, and one per stanza from a peer server. */
 export interface XmppServer {
@@ -46,6 +52,11 @@ export interface Ports {
   s2s: S2sQueue;
 }
 
+interface Work {
+  out: Outbox;
+  sessions: SessionView;
+}
+
 // A bound connection's state cannot change any more (only end): kept per container, it spares a read per stanza.
 const MAX_CACHED_CONNECTIONS = 10_000;
 
@@ -55,22 +66,28 @@ export function createXmppServer(config: Config, ports: Partial<Ports> = {}): Xm
   const connectionStore = new ConnectionStore(db);
   const sessions = new SessionStore(db);
   const accounts = new Accounts(db);
+  const rosters = new RosterStore(db);
+  const offlineStore = new OfflineStore(db, config.offlineLimit, config.offlineRetentionDays * 86_400);
   const router = new Router(MODULES);
   const bound = new Map<string, ConnectionState>();
 
   /** Routes one stanza whose `from` is already stamped; `target` overrides its `to` for routing only. */
-  async function route(stanza: Element, from: Jid, out: Outbox, originConnectionId?: string, target?: Jid): Promise<void> {
+  async function route(stanza: Element, from: Jid, work: Work, originConnectionId?: string, target?: Jid): Promise<void> {
+    const { out } = work;
     const name = stanza.name as StanzaName;
     const type = stanza.attrs.type ?? (name === 'message' ? 'normal' : name === 'presence' ? 'available' : '');
     const reply = async (element: Element) =>
-      originConnectionId ? out.send(originConnectionId, element) : route(element, parseJid(element.attrs.from), out);
+      originConnectionId ? out.send(originConnectionId, element) : route(element, parseJid(element.attrs.from), work);
     const services: Services = {
       config,
       s2s: ports.s2s,
       accounts,
-      sessions,
+      sessions: work.sessions,
+      roster: rosters,
+      offline: offlineStore,
       deliver: (session, element) => out.send(session.connectionId, element, session.jid),
-      route: (element) => route(element, parseJid(element.attrs.from), out),
+      route: (element) => route(element, parseJid(element.attrs.from), work),
+      fire: (event, ctx) => router.fire(event, ctx),
       disco: () => router.disco(),
     };
     let to: Jid | undefined;
@@ -101,15 +118,18 @@ export function createXmppServer(config: Config, ports: Partial<Ports> = {}): Xm
   }
 
   /** Posts what the outbox holds; what meets a gone connection is routed again, a bounded number of times. */
-  async function flush(out: Outbox): Promise<void> {
-    for (let round = 0; round < 3 && !out.empty; round++) {
-      const { gone, undelivered } = await out.flush(connections);
+  async function flush(work: Work): Promise<void> {
+    for (let round = 0; round < 3 && !work.out.empty; round++) {
+      const { gone, undelivered } = await work.out.flush(connections);
       // Gone (HTTP 410): its `$disconnect` may come late; stop routing to it now.
-      for (const { connectionId, session } of gone) if (session) await sessions.remove(session, connectionId);
+      for (const { connectionId, session } of gone) if (session) await work.sessions.remove(session, connectionId);
       // RFC 6121 §8.5.3.2: as if the resource had not been online (a message tries the other resources, an IQ errors).
-      for (const { stanza, session } of undelivered) await route(stanza, parseJid(stanza.attrs.from), out, undefined, parseJid(session));
+      for (const { stanza, session } of undelivered) await route(stanza, parseJid(stanza.attrs.from), work, undefined, parseJid(session));
     }
   }
+
+  /** What handling one event works with: its outbox, and its view of the sessions. */
+  const newWork = (): Work => ({ out: new Outbox(), sessions: new SessionView(sessions) });
 
   return {
     async connect(connectionId) {
@@ -120,32 +140,40 @@ export function createXmppServer(config: Config, ports: Partial<Ports> = {}): Xm
       const state = bound.get(connectionId) ??
         (await connectionStore.get(connectionId)) ?? { id: connectionId, connectedAt: Date.now(), opened: false, saslFailures: 0 };
       const before = JSON.stringify(state);
-      const out = new Outbox();
+      const work = newWork();
+      const { out } = work;
       const io: StreamIO = { state, config, accounts, sessions, out, send: (element) => out.send(connectionId, element) };
       await handleFrame(io, text, async (stanza) => {
         // RFC 6120 §8.1.2.1: the server stamps `from` with the stream's full JID, whatever the client wrote.
         const from = parseJid(state.jid!);
         stanza.attrs.from = from.toString();
-        await route(stanza, from, out, connectionId);
+        await route(stanza, from, work, connectionId);
       });
       if (JSON.stringify(state) !== before) await connectionStore.put(state);
       if (state.jid && !state.closed) {
         if (bound.size >= MAX_CACHED_CONNECTIONS) bound.delete(bound.keys().next().value!);
         bound.set(connectionId, state);
       } else bound.delete(connectionId);
-      await flush(out);
+      await flush(work);
     },
 
     async inbound(stanza) {
-      const out = new Outbox();
-      await route(stanza, parseJid(stanza.attrs.from), out);
-      await flush(out);
+      const work = newWork();
+      await route(stanza, parseJid(stanza.attrs.from), work);
+      await flush(work);
     },
 
     async disconnect(connectionId) {
       bound.delete(connectionId);
       const state = await connectionStore.get(connectionId);
-      if (state?.jid) await sessions.remove(state.jid, connectionId);
+      if (state?.jid) {
+        // RFC 6121 §4.5.2: however the session ended, its contacts learn it is unavailable.
+        const work = newWork();
+        const from = parseJid(state.jid);
+        await route(xml('presence', { xmlns: NS.client, type: 'unavailable', from: state.jid }), from, work, connectionId);
+        await work.sessions.remove(state.jid, connectionId);
+        await flush(work);
+      }
       await connectionStore.delete(connectionId);
     },
   };

@@ -3,13 +3,12 @@ import type { StanzaContext, XmppModule } from '../router/types.ts';
 import type { Session } from '../store/sessions.ts';
 
 /**
- * RFC 6121 §8.5: delivery to local users, the fallback under every other handler.
- * Not yet: offline storage (§8.5.2.2: today a message that finds no available resource is bounced
- * with service-unavailable, never dropped) and remote domains (federation).
+ * RFC 6121 §8.5: delivery, the fallback under every other handler. A message no available resource can take
+ * fires `message/offline`; if nobody stores it, the sender gets service-unavailable: never silence.
  */
 export const delivery: XmppModule = {
   name: 'delivery',
-  specs: [{ spec: 'RFC 6121 §8.5', title: 'Delivery to local users', status: 'partial: no offline storage yet' }],
+  specs: [{ spec: 'RFC 6121 §8.5', title: 'Server rules for delivering messages, presence and IQs' }],
   register(r) {
     const LAST = -1000;
     r.on('message/full', toFullJid, LAST);
@@ -46,6 +45,7 @@ async function messageToBareJid(ctx: StanzaContext): Promise<boolean> {
   }
   if (type === 'headline') return true; // §8.5.2.2.1: headlines to nobody are ignored
   if (sessions.length === 0 && !(await ctx.services.accounts.get(bare))) throw new StanzaError('service-unavailable'); // §8.5.1
+  if (await ctx.services.fire('message/offline', ctx)) return true; // §8.5.2.2.1: stored for later
   throw new StanzaError('service-unavailable', 'the recipient is not available');
 }
 
@@ -61,7 +61,7 @@ function mostAvailable(sessions: Session[], all: boolean): Session[] {
 }
 
 async function presenceToBareJid(ctx: StanzaContext): Promise<boolean> {
-  // Directed presence to a user goes to each available resource (§8.5.2.1.2); subscriptions come with the roster.
+  // §8.5.2.1.2: presence to a user goes to each available resource (subscriptions and probes are handled before).
   for (const session of await ctx.services.sessions.list(ctx.to.bare.toString())) {
     if (session.available) ctx.services.deliver(session, ctx.stanza);
   }

@@ -47,10 +47,20 @@ export class Router implements Registry {
     return { identities: [...this.identities], features: [...this.features].sort() };
   }
 
+  /** Runs an event's handlers in order until one handles it. */
+  async fire(event: string, ctx: StanzaContext): Promise<boolean> {
+    for (const { handler } of this.handlers.get(event) ?? []) {
+      if (await handler(ctx)) return true;
+    }
+    return false;
+  }
+
   async route(ctx: StanzaContext): Promise<void> {
     const { stanza, name, type, scope } = ctx;
     const requestIq = name === 'iq' && (type === 'get' || type === 'set');
     const events = [`${name}/${scope}`];
+    // A client's addressed presence is first its sender's business (roster, directed presence), then the recipient's.
+    if (name === 'presence' && ctx.originConnectionId && scope !== 'broadcast') events.unshift('presence/outbound');
     if (requestIq) {
       const payloads = stanza.getChildElements();
       // RFC 6120 §8.2.3: an IQ request carries exactly one payload element.
@@ -59,9 +69,7 @@ export class Router implements Registry {
     }
     try {
       for (const event of events) {
-        for (const { handler } of this.handlers.get(event) ?? []) {
-          if (await handler(ctx)) return;
-        }
+        if (await this.fire(event, ctx)) return;
       }
     } catch (error) {
       if (error instanceof StanzaError) return await this.fail(ctx, error);

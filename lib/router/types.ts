@@ -2,7 +2,9 @@ import type { Element } from '@xmpp/xml';
 import type { Config } from '../config.ts';
 import type { Jid } from '../jid.ts';
 import type { Accounts } from '../store/accounts.ts';
-import type { Session, SessionStore } from '../store/sessions.ts';
+import type { OfflineStore } from '../store/offline.ts';
+import type { RosterStore } from '../store/roster.ts';
+import type { Session, Sessions } from '../store/sessions.ts';
 
 /** Where a stanza is addressed, from the server's point of view (RFC 6120 §10); `broadcast` is presence without `to` (§10.3.2). */
 export type Scope = 'host' | 'bare' | 'full' | 'remote' | 'broadcast';
@@ -12,13 +14,17 @@ export type StanzaName = 'message' | 'presence' | 'iq';
 export interface Services {
   config: Config;
   accounts: Accounts;
-  sessions: SessionStore;
+  sessions: Sessions;
+  roster: RosterStore;
+  offline: OfflineStore;
   /** Sends a stanza to one bound session's connection. */
   deliver(session: Session, stanza: Element): void;
   /** Stanzas for other domains, when federation is on. */
   s2s?: { enqueue(stanza: Element): Promise<void> };
   /** Routes a server-made stanza (its `from` already set) like any other. */
   route(stanza: Element): Promise<void>;
+  /** Runs the handlers of a named event (e.g. `message/offline`) with this context; true if one handled it. */
+  fire(event: string, ctx: StanzaContext): Promise<boolean>;
   /** disco#info of the server: the fold of what the modules registered. */
   disco(): { identities: Identity[]; features: string[] };
 }

@@ -6,9 +6,17 @@ import { NS } from '../xml/namespaces.ts';
 import type { StreamIO } from './io.ts';
 import { StreamError, streamErrorElement } from './stream-error.ts';
 
-/** Features after authentication: bind, and the RFC 3921 session as optional (RFC 6121 Appendix E) for older clients. */
+/**
+ * Features after authentication: bind; the RFC 3921 session as optional (RFC 6121 Appendix E) for older clients;
+ * roster versioning (RFC 6121 §2.6.1) and subscription pre-approval (§3.4.1).
+ */
 export function boundFeatures(): Element[] {
-  return [xml('bind', { xmlns: NS.bind }), xml('session', { xmlns: NS.session }, xml('optional'))];
+  return [
+    xml('bind', { xmlns: NS.bind }),
+    xml('session', { xmlns: NS.session }, xml('optional')),
+    xml('ver', { xmlns: 'urn:xmpp:features:rosterver' }),
+    xml('sub', { xmlns: 'urn:xmpp:features:pre-approval' }),
+  ];
 }
 
 /** An IQ on an authenticated stream before binding: only bind (RFC 6120 §7) and session may come now. */
@@ -32,7 +40,15 @@ export async function handleBind(io: StreamIO, iq: Element): Promise<void> {
   }
 
   const full = jid.toString();
-  const replaced = await io.sessions.bind({ jid: full, connectionId: io.state.id, available: false, priority: 0, boundAt: Date.now() });
+  const replaced = await io.sessions.bind({
+    jid: full,
+    connectionId: io.state.id,
+    available: false,
+    priority: 0,
+    rosterRequested: false,
+    directed: [],
+    boundAt: Date.now(),
+  });
   if (replaced && replaced.connectionId !== io.state.id) {
     // §7.7.2.2: the newer session wins; the older one ends with a conflict stream error.
     io.out.send(replaced.connectionId, streamErrorElement('conflict', 'replaced by a new session'));

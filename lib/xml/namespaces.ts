@@ -12,5 +12,7 @@ export const NS = {
   ping: 'urn:xmpp:ping',
   version: 'jabber:iq:version',
   register: 'jabber:iq:register',
+  roster: 'jabber:iq:roster',
+  delay: 'urn:xmpp:delay',
   registerFeature: 'http://jabber.org/features/iq-register',
 } as const;

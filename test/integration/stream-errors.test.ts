@@ -43,7 +43,7 @@ describe('stream negotiation (RFC 7395, RFC 6120 §4)', () => {
     expect(c.frames[2]).toBe(CLOSE);
   });
 
-  test('after binding, the features were bind and an optional session', async () => {
+  test('after authentication, the features are bind, optional session, roster versioning and pre-approval', async () => {
     const c = await rawClient(domain.url);
     c.send(OPEN);
     await c.count(2);
@@ -54,7 +54,8 @@ describe('stream negotiation (RFC 7395, RFC 6120 §4)', () => {
     const features = await c.waitFor((f) => f.startsWith('<stream:features'));
     expect(features).toBe(
       '<stream:features xmlns:stream="http://etherx.jabber.org/streams"><bind xmlns="urn:ietf:params:xml:ns:xmpp-bind"/>' +
-        '<session xmlns="urn:ietf:params:xml:ns:xmpp-session"><optional/></session></stream:features>',
+        '<session xmlns="urn:ietf:params:xml:ns:xmpp-session"><optional/></session><ver xmlns="urn:xmpp:features:rosterver"/>' +
+        '<sub xmlns="urn:xmpp:features:pre-approval"/></stream:features>',
     );
     c.ws.close();
   });

@@ -61,3 +61,17 @@ export async function strophe(service: string, jid: string, password = 'secret')
   }, null as never, null as never);
   return { connection, jid: connection.jid, received, mechanism: () => mechanism, $msg: Strophe.$msg, $pres: Strophe.$pres, $iq: Strophe.$iq };
 }
+
+export type XmppJs = Awaited<ReturnType<typeof xmppJs>>;
+
+/** Sends an IQ and waits for its answer (result or error) by id. */
+export async function ask(c: XmppJs, iq: Element): Promise<Element> {
+  iq.attrs.id ??= `q${Math.random().toString(36).slice(2, 10)}`;
+  await c.client.send(iq);
+  return c.next((s) => s.is('iq') && s.attrs.id === iq.attrs.id && (s.attrs.type === 'result' || s.attrs.type === 'error'));
+}
+
+/** Waits for a stanza that matches among those received from index `since` on. */
+export function after(c: XmppJs, since: number, match: (s: Element) => boolean, ms = 5000): Promise<Element> {
+  return waitFor(c.received, (s) => c.received.indexOf(s) >= since && match(s), ms);
+}

@@ -4,6 +4,7 @@ import { startLocal, type LocalOptions, type LocalRuntime } from '../../infra/lo
 import { deriveCredentials } from '../../lib/sasl/credentials.ts';
 import { Accounts } from '../../lib/store/accounts.ts';
 import { createDb } from '../../lib/store/client.ts';
+import { RosterStore } from '../../lib/store/roster.ts';
 
 export interface TestDomain extends LocalRuntime {
   accounts: Accounts;
@@ -27,4 +28,12 @@ export async function startTestDomain(options: Partial<LocalOptions> = {}): Prom
     accounts,
     addUser: (bare, password = 'secret') => accounts.create(bare, deriveCredentials(password)),
   };
+}
+
+/** Makes two local users subscribed to each other (both), straight in the store: set-up for presence tests. */
+export async function befriend(domain: TestDomain, a: string, b: string): Promise<void> {
+  const roster = new RosterStore(createDb({ endpoint: domain.dynamodb.endpoint, tableName: domain.config.tableName }));
+  const item = (jid: string) => ({ jid, groups: [], subscription: 'both' as const, ask: false, approved: false, inRoster: true });
+  await roster.save(a, item(b));
+  await roster.save(b, item(a));
 }
