@@ -1,16 +1,9 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import {
-  BatchWriteCommand,
-  DeleteCommand,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-  ScanCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Credentials } from '../sasl/credentials.ts';
+import { deleteKeys, queryAll, scanAll, type Key } from './bulk.ts';
 import type { Db } from './client.ts';
-import { AccountExistsError, AccountNotFoundError, StoreError } from './errors.ts';
+import { AccountExistsError, AccountNotFoundError } from './errors.ts';
 
 /** A registered user (item USER#<bare> / ACCOUNT). Only SCRAM keys are kept, never a password. */
 export interface Account {
@@ -24,12 +17,6 @@ export interface Account {
 const ACCOUNT = 'ACCOUNT';
 const userPk = (bare: string) => `USER#${bare}`;
 const accountKey = (bare: string) => ({ pk: userPk(bare), sk: ACCOUNT });
-
-// BatchWriteItem takes at most 25 requests.
-const BATCH_SIZE = 25;
-const MAX_BATCH_ATTEMPTS = 8;
-
-type Key = { pk: string; sk: string };
 
 /** Accounts by prepared bare JID; callers prepare JIDs (lib/jid.ts), this store compares them as strings. */
 export class Accounts {
@@ -69,66 +56,32 @@ export class Accounts {
     const existed = await this.conditional(
       new DeleteCommand({ TableName: this.db.table, Key: accountKey(bareJid), ConditionExpression: 'attribute_exists(pk)' }),
     );
-    await this.deleteAll(await this.keysUnder(userPk(bareJid)));
+    await deleteKeys(this.db, await this.keysUnder(userPk(bareJid)));
     if (!existed) throw new AccountNotFoundError(bareJid);
   }
 
   /** Every account's bare JID, optionally of one (prepared) domain, sorted. A full table Scan: admin use only. */
   async list(domain?: string): Promise<string[]> {
-    const jids: string[] = [];
-    let ExclusiveStartKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.db.doc.send(
-        new ScanCommand({
-          TableName: this.db.table,
-          FilterExpression: 'sk = :account',
-          ExpressionAttributeValues: { ':account': ACCOUNT },
-          ProjectionExpression: 'jid',
-          ConsistentRead: true,
-          ExclusiveStartKey,
-        }),
-      );
-      for (const item of page.Items ?? []) jids.push(item.jid as string);
-      ExclusiveStartKey = page.LastEvaluatedKey;
-    } while (ExclusiveStartKey);
+    const items = await scanAll(this.db, {
+      FilterExpression: 'sk = :account',
+      ExpressionAttributeValues: { ':account': ACCOUNT },
+      ProjectionExpression: 'jid',
+      ConsistentRead: true,
+    });
+    const jids = items.map((item) => item.jid as string);
     // DynamoDB has no suffix match on a key, so the domain is filtered here.
     const wanted = domain === undefined ? jids : jids.filter((jid) => jid.slice(jid.indexOf('@') + 1) === domain);
     return wanted.sort();
   }
 
   private async keysUnder(pk: string): Promise<Key[]> {
-    const keys: Key[] = [];
-    let ExclusiveStartKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.db.doc.send(
-        new QueryCommand({
-          TableName: this.db.table,
-          KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': pk },
-          ProjectionExpression: 'pk, sk',
-          ConsistentRead: true,
-          ExclusiveStartKey,
-        }),
-      );
-      for (const item of page.Items ?? []) keys.push({ pk: item.pk as string, sk: item.sk as string });
-      ExclusiveStartKey = page.LastEvaluatedKey;
-    } while (ExclusiveStartKey);
-    return keys;
-  }
-
-  private async deleteAll(keys: Key[]): Promise<void> {
-    for (let start = 0; start < keys.length; start += BATCH_SIZE) {
-      let requests = keys.slice(start, start + BATCH_SIZE).map((Key) => ({ DeleteRequest: { Key } }));
-      // BatchWrite may leave some requests unprocessed under throttling: retry those with backoff.
-      for (let attempt = 1; requests.length > 0; attempt++) {
-        if (attempt > MAX_BATCH_ATTEMPTS) throw new StoreError(`could not delete ${requests.length} items under ${keys[0]!.pk}`);
-        if (attempt > 1) await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
-        const { UnprocessedItems } = await this.db.doc.send(
-          new BatchWriteCommand({ RequestItems: { [this.db.table]: requests } }),
-        );
-        requests = (UnprocessedItems?.[this.db.table] ?? []) as typeof requests;
-      }
-    }
+    const items = await queryAll(this.db, {
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': pk },
+      ProjectionExpression: 'pk, sk',
+      ConsistentRead: true,
+    });
+    return items.map((item) => ({ pk: item.pk as string, sk: item.sk as string }));
   }
 
   /** Runs a conditional write; false when its condition failed (the caller names the domain error). */

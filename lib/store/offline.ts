@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { BatchWriteCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Db } from './client.ts';
+import { deleteKeys, queryAll } from './bulk.ts';
 import { StoreError } from './errors.ts';
 
 export class OfflineFullError extends StoreError {
@@ -64,37 +65,20 @@ export class OfflineStore {
 
   /** Everything waiting, oldest first, without what has expired (TTL deletes late). */
   async list(bare: string, now = Date.now()): Promise<StoredMessage[]> {
-    const messages: StoredMessage[] = [];
-    let ExclusiveStartKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.db.doc.send(
-        new QueryCommand({
-          TableName: this.db.table,
-          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :offline)',
-          ExpressionAttributeValues: { ':pk': pk(bare), ':offline': `${COUNTER_SK}#` },
-          ConsistentRead: true,
-          ExclusiveStartKey,
-        }),
-      );
-      for (const item of page.Items ?? []) {
-        if ((item.expires as number) * 1000 <= now) continue;
-        messages.push({ sk: item.sk as string, stanza: item.stanza as string, storedAt: item.storedAt as number });
-      }
-      ExclusiveStartKey = page.LastEvaluatedKey;
-    } while (ExclusiveStartKey);
-    return messages;
+    const items = await queryAll(this.db, {
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :offline)',
+      ExpressionAttributeValues: { ':pk': pk(bare), ':offline': `${COUNTER_SK}#` },
+      ConsistentRead: true,
+    });
+    return items
+      .filter((item) => (item.expires as number) * 1000 > now)
+      .map((item) => ({ sk: item.sk as string, stanza: item.stanza as string, storedAt: item.storedAt as number }));
   }
 
   /** Deletes delivered messages and lowers the counter by as many. */
   async remove(bare: string, sks: string[]): Promise<void> {
-    for (let i = 0; i < sks.length; i += 25) {
-      let requests = sks.slice(i, i + 25).map((sk) => ({ DeleteRequest: { Key: { pk: pk(bare), sk } } }));
-      while (requests.length > 0) {
-        const { UnprocessedItems } = await this.db.doc.send(new BatchWriteCommand({ RequestItems: { [this.db.table]: requests } }));
-        requests = (UnprocessedItems?.[this.db.table] ?? []) as typeof requests;
-      }
-    }
     if (sks.length === 0) return;
+    await deleteKeys(this.db, sks.map((sk) => ({ pk: pk(bare), sk })));
     await this.db.doc.send(
       new UpdateCommand({
         TableName: this.db.table,

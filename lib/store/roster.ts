@@ -1,5 +1,6 @@
-import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Db } from './client.ts';
+import { queryAll } from './bulk.ts';
 
 export type Subscription = 'none' | 'to' | 'from' | 'both';
 
@@ -38,23 +39,15 @@ export class RosterStore {
   /** The version and every item: one Query (the version item sorts just before the items). */
   async list(bare: string): Promise<Roster> {
     const roster: Roster = { ver: 0, items: [] };
-    let ExclusiveStartKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.db.doc.send(
-        new QueryCommand({
-          TableName: this.db.table,
-          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :roster)',
-          ExpressionAttributeValues: { ':pk': pk(bare), ':roster': VERSION_SK },
-          ConsistentRead: true,
-          ExclusiveStartKey,
-        }),
-      );
-      for (const item of page.Items ?? []) {
-        if (item.sk === VERSION_SK) roster.ver = item.ver as number;
-        else roster.items.push(toItem(item));
-      }
-      ExclusiveStartKey = page.LastEvaluatedKey;
-    } while (ExclusiveStartKey);
+    const items = await queryAll(this.db, {
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :roster)',
+      ExpressionAttributeValues: { ':pk': pk(bare), ':roster': VERSION_SK },
+      ConsistentRead: true,
+    });
+    for (const item of items) {
+      if (item.sk === VERSION_SK) roster.ver = item.ver as number;
+      else roster.items.push(toItem(item));
+    }
     return roster;
   }
 
