@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { StoreOptions } from '../../lib/store/client.ts';
 import { DEFAULT_TABLE_NAME } from '../../lib/store/table.ts';
-import { CliError, EXIT_BAD_INPUT, EXIT_FAILURE } from './errors.ts';
+import { CliError, EXIT_FAILURE, UsageError } from './errors.ts';
 
 /** Where the accounts are, and which domains may have accounts when that is known. */
 export interface Target {
@@ -30,14 +30,21 @@ interface LocalRuntime {
 export const LOCAL_RUNTIME_FILE = join('.cirrus', 'local.json');
 
 /**
- * An explicit endpoint or table names the store entirely (mixing in the local runtime's file could
- * point an AWS table name at DynamoDB Local); otherwise the running local runtime, which flags refine.
+ * `--stack` reads the table, its region and the domains from a deployed stack's outputs. An explicit endpoint or
+ * table names the store entirely (mixing in the local runtime's file could point an AWS table name at DynamoDB
+ * Local); otherwise the running local runtime, which flags refine.
  */
 export async function resolveTarget(flags: TargetFlags, cwd = process.cwd()): Promise<Target> {
-  if (flags.stack !== undefined) {
-    throw new CliError('--stack is not available yet; pass --table and --region instead', EXIT_BAD_INPUT);
-  }
   const domains = flags.domains.length > 0 ? flags.domains : undefined;
+  if (flags.stack !== undefined) {
+    // The stack names the table and its region; an endpoint or another table would contradict it.
+    const conflicting = [flags.dynamodbEndpoint !== undefined && '--dynamodb-endpoint', flags.table !== undefined && '--table'].filter(Boolean);
+    if (conflicting.length > 0) throw new UsageError(`--stack names the table: it cannot go with ${conflicting.join(' or ')}`);
+    // Loaded only here: the CloudFormation client is not needed for the local runtime.
+    const { readStack } = await import('./stack.ts');
+    const stack = await readStack(flags.stack, { region: flags.region });
+    return { store: { tableName: stack.tableName, region: stack.region }, domains: domains ?? (stack.domains.length > 0 ? stack.domains : undefined) };
+  }
   if (flags.dynamodbEndpoint !== undefined || flags.table !== undefined) {
     return {
       store: { endpoint: flags.dynamodbEndpoint, tableName: flags.table ?? DEFAULT_TABLE_NAME, region: flags.region },

@@ -15,6 +15,7 @@ Where the accounts are (default: the local runtime started by \`npm start\`, fro
                             in AWS with the default credential chain
   --region R                the AWS region
   --domain D                the domains served (repeatable or comma-separated)
-  --stack NAME              read the table from a deployed stack (not available yet)
+  --stack NAME              a stack deployed with npx cdk deploy: its outputs name the table and
+                            the domains (the stack is looked up in --region, else AWS_REGION)
 
   -h, --help                show this help`;

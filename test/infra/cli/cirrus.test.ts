@@ -172,10 +172,10 @@ describe.concurrent('where the store is', () => {
     expect(elsewhere.stderr).toContain('served: localhost');
   });
 
-  test('--stack is refused as not available yet with exit 2', async ({ expect }) => {
-    const result = await run(['user', 'list', '--stack', 'Cirrus']);
+  test('--stack with --dynamodb-endpoint is refused with exit 2 (test/infra/cli/stack.test.ts covers --stack)', async ({ expect }) => {
+    const result = await run(['user', 'list', '--stack', 'Cirrus', '--dynamodb-endpoint', 'http://127.0.0.1:9']);
     expect(result.code).toBe(2);
-    expect(result.stderr).toContain('--stack is not available yet');
+    expect(result.stderr).toContain('--stack names the table: it cannot go with --dynamodb-endpoint');
   });
 });
 
