@@ -1,8 +1,9 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { parseRoutes } from '../../lib/config.ts';
 import { JavaMissingError } from './dynamodb.ts';
-import { startLocal, type LocalOptions, type LocalRuntime } from './runtime.ts';
+import { S2sPortInUseError, startLocal, type LocalOptions, type LocalRuntime } from './runtime.ts';
 
 /** `npm start`: the whole Cirrus domain on this machine, until Ctrl-C. */
 
@@ -11,7 +12,7 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 const USAGE = `Usage: npm start -- [options]
 
-Runs Cirrus locally: the WebSocket endpoint, the real handlers and DynamoDB Local.
+Runs Cirrus locally: the WebSocket endpoint, the real handlers, DynamoDB Local and the federation service.
 
 Options (environment variable in parentheses):
   --domain <d1,d2>           XMPP domain(s) served (XMPP_DOMAIN; default localhost)
@@ -20,6 +21,16 @@ Options (environment variable in parentheses):
   --data-dir <dir>           keep DynamoDB Local's data in dir (DATA_DIR; default in memory)
   --dynamodb-endpoint <url>  use this DynamoDB, start no DynamoDB Local (DYNAMODB_ENDPOINT)
   --allow-registration       allow in-band registration, XEP-0077 (ALLOW_REGISTRATION=true)
+  --s2s-port <number|0|auto> server-to-server port (S2S_PORT; default 5269; 0 turns federation off;
+                             auto takes any free port)
+  --s2s-host <address>       address the s2s port listens on (S2S_HOST; default: --host)
+  --tls-cert <file>          PEM certificate for the domain(s) (TLS_CERT_FILE; default: self-signed, made at start)
+  --tls-key <file>           its PEM private key (TLS_KEY_FILE)
+  --tls-ca <file>            extra CA certificates (PEM) trusted for peer certificates (TLS_CA_FILE)
+  --s2s-route <d=host:port>  reach domain d at host:port instead of through DNS; repeatable
+                             (S2S_ROUTES=d1=host:port,d2=host:port)
+  --s2s-require-valid-cert   refuse dialback from peers whose certificate is invalid
+                             (S2S_ALLOW_DIALBACK_WITH_INVALID_CERT=false; default: allowed)
   -h, --help                 show this help
 `;
 
@@ -38,6 +49,13 @@ function parseOptions(argv: string[], env: NodeJS.ProcessEnv): LocalOptions | 'h
       'data-dir': { type: 'string' },
       'dynamodb-endpoint': { type: 'string' },
       'allow-registration': { type: 'boolean' },
+      's2s-port': { type: 'string' },
+      's2s-host': { type: 'string' },
+      'tls-cert': { type: 'string' },
+      'tls-key': { type: 'string' },
+      'tls-ca': { type: 'string' },
+      's2s-route': { type: 'string', multiple: true },
+      's2s-require-valid-cert': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -57,6 +75,31 @@ function parseOptions(argv: string[], env: NodeJS.ProcessEnv): LocalOptions | 'h
     dataDir: values['data-dir'] ?? (env.DATA_DIR || undefined),
     dynamodbEndpoint: values['dynamodb-endpoint'] ?? (env.DYNAMODB_ENDPOINT || undefined),
     allowRegistration: values['allow-registration'] ?? env.ALLOW_REGISTRATION === 'true',
+    s2s: s2sOptions(values, env),
+  };
+}
+
+/** The federation's options; undefined when `--s2s-port 0` turns it off. */
+function s2sOptions(
+  values: { 's2s-port'?: string; 's2s-host'?: string; 'tls-cert'?: string; 'tls-key'?: string; 'tls-ca'?: string; 's2s-route'?: string[]; 's2s-require-valid-cert'?: boolean },
+  env: NodeJS.ProcessEnv,
+): LocalOptions['s2s'] {
+  const portText = values['s2s-port'] ?? (env.S2S_PORT || '5269');
+  if (portText === '0') return undefined;
+  const port = portText === 'auto' ? 0 : Number(portText);
+  if (portText !== 'auto' && (!/^\d+$/.test(portText) || port > 65535)) throw new Error(`--s2s-port: not a port number: ${portText}`);
+  const certFile = values['tls-cert'] ?? (env.TLS_CERT_FILE || undefined);
+  const keyFile = values['tls-key'] ?? (env.TLS_KEY_FILE || undefined);
+  if (!certFile !== !keyFile) throw new Error('--tls-cert and --tls-key go together');
+  const caFile = values['tls-ca'] ?? (env.TLS_CA_FILE || undefined);
+  const routes = values['s2s-route'] ? parseRoutes(values['s2s-route'].join(',')) : parseRoutes(env.S2S_ROUTES ?? '');
+  return {
+    port,
+    host: values['s2s-host'] ?? (env.S2S_HOST || undefined),
+    tls: certFile && keyFile ? { cert: readFileSync(certFile, 'utf8'), key: readFileSync(keyFile, 'utf8') } : undefined,
+    ca: caFile ? [readFileSync(caFile, 'utf8')] : undefined,
+    routes,
+    allowDialbackWithInvalidCert: !(values['s2s-require-valid-cert'] ?? env.S2S_ALLOW_DIALBACK_WITH_INVALID_CERT === 'false'),
   };
 }
 
@@ -97,10 +140,18 @@ function banner(runtime: LocalRuntime, options: LocalOptions): string {
     `  Domains         ${runtime.config.domains.join(', ')}`,
     `  ${store}`,
     `  Registration    ${runtime.config.allowRegistration ? 'allowed (XEP-0077)' : 'off'}`,
+    `  Federation      ${federationLine(runtime)}`,
     `Create a user:    npx cirrus user add alice@${domain} --password secret`,
     'Stop with Ctrl-C.',
     '',
   ].join('\n');
+}
+
+function federationLine(runtime: LocalRuntime): string {
+  const { s2s } = runtime;
+  if (!s2s) return 'off (--s2s-port 0)';
+  const address = `${s2s.host.includes(':') ? `[${s2s.host}]` : s2s.host}:${s2s.port}`;
+  return `s2s on ${address}, ${s2s.selfSigned ? 'self-signed certificate (made at start)' : 'certificate from --tls-cert'}`;
 }
 
 async function main() {
@@ -147,7 +198,8 @@ async function main() {
   try {
     runtime = await startLocal(options);
   } catch (error) {
-    console.error(error instanceof JavaMissingError ? error.message : error);
+    const clear = error instanceof JavaMissingError || error instanceof S2sPortInUseError;
+    console.error(clear ? error.message : error);
     process.exit(1);
   }
   publishState(runtime);

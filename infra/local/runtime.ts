@@ -1,12 +1,17 @@
+import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { resolve } from 'node:path';
 import { createConnectHandler } from '../../functions/connect.ts';
 import { createStanzaHandler } from '../../functions/stanza.ts';
-import { configFromEnv, type Config } from '../../lib/config.ts';
+import { configFromEnv, type Config, type S2sRoute } from '../../lib/config.ts';
+import { selfSignedCertificate } from '../../lib/federation/certificates.ts';
+import { createFederation, type Federation, type FederationOptions } from '../../lib/federation/federation.ts';
+import { createXmppServer, type S2sQueue } from '../../lib/server.ts';
 import { createDb } from '../../lib/store/client.ts';
 import { ensureTable } from '../../lib/store/create-table.ts';
 import { DEFAULT_TABLE_NAME } from '../../lib/store/table.ts';
+import { createInProcessS2sQueue, type InProcessS2sQueue } from '../../lib/transport/s2s-queue.ts';
 import { startDynamoDbLocal, type DynamoDbLocal } from './dynamodb.ts';
 import { startGateway, urlHost, type Gateway } from './gateway.ts';
 
@@ -25,6 +30,32 @@ export interface LocalOptions {
   maxConnectionMs?: number;
   /** Settings beyond the environment's (tests shorten timeouts with it). */
   config?: Partial<Config>;
+  /** Federation (server-to-server, issue #5) in this process; off when absent. */
+  s2s?: LocalS2sOptions;
+  /** Instead: hand stanzas for other domains to this queue (tests of the AWS path, where the federation is a service of its own). */
+  s2sQueue?: S2sQueue;
+}
+
+export interface LocalS2sOptions {
+  /** Default: the runtime's `host`. */
+  host?: string;
+  /** 0: any free port. */
+  port: number;
+  /** PEM certificate and key for our domains; default: a self-signed one made at start. */
+  tls?: { cert: string; key: string };
+  /** Extra trust anchors for peer certificates (PEM), added to the system CAs. */
+  ca?: string[];
+  /** Static routes: these domains are reached at host:port, without DNS. */
+  routes?: Record<string, S2sRoute>;
+  /** Default true: locally, peers with self-signed certificates may authenticate by dialback. */
+  allowDialbackWithInvalidCert?: boolean;
+  /** Protocol tuning beyond the above (tests shorten the retry window with it). */
+  federation?: Partial<FederationOptions>;
+}
+
+/** The s2s port is taken (another XMPP server, or a second Cirrus). */
+export class S2sPortInUseError extends Error {
+  override name = 'S2sPortInUseError';
 }
 
 export interface LocalRuntime {
@@ -35,6 +66,8 @@ export interface LocalRuntime {
   config: Config;
   /** pid: the DynamoDB Local Java process, when this runtime started it. */
   dynamodb: { endpoint: string; pid?: number };
+  /** Where the federation listens, and whether its certificate was made at start; absent when it is off. */
+  s2s?: { host: string; port: number; selfSigned: boolean; federation: Federation; queue: InProcessS2sQueue };
   stop(): Promise<void>;
 }
 
@@ -47,9 +80,11 @@ export async function startLocal(options: LocalOptions): Promise<LocalRuntime> {
   const dynamo: DynamoDbLocal | undefined = options.dynamodbEndpoint ? undefined : await startDynamoDbLocal({ dataDir });
   const dynamodbEndpoint = options.dynamodbEndpoint ?? dynamo!.endpoint;
   let gateway: Gateway | undefined;
+  let federation: Federation | undefined;
   const stop = async () => {
     try {
       await gateway?.close();
+      await federation?.close();
     } finally {
       await dynamo?.stop();
     }
@@ -80,13 +115,20 @@ export async function startLocal(options: LocalOptions): Promise<LocalRuntime> {
       ALLOW_REGISTRATION: String(options.allowRegistration ?? false),
     });
     Object.assign(config, options.config);
-    connect = createConnectHandler(config);
-    stanza = createStanzaHandler(config);
+    let s2s: LocalRuntime['s2s'];
+    if (options.s2s) {
+      const started = await startLocalFederation(config, options.host, options.s2s);
+      ({ federation } = started);
+      s2s = started;
+    }
+    connect = createConnectHandler(config, { s2s: options.s2sQueue ?? s2s?.queue });
+    stanza = createStanzaHandler(config, { s2s: options.s2sQueue ?? s2s?.queue });
     return {
       url: gateway.url,
       endpoint: gateway.endpoint,
       config,
       dynamodb: { endpoint: dynamodbEndpoint, pid: dynamo?.pid },
+      s2s,
       stop,
     };
   } catch (error) {
@@ -96,6 +138,44 @@ export async function startLocal(options: LocalOptions): Promise<LocalRuntime> {
 }
 
 const WEBSOCKET_PATH = '/xmpp-websocket';
+
+/**
+ * The federation service as functions/federation.ts runs it in AWS, but in this process: the in-process s2s
+ * queue feeds Federation.send, inbound stanzas go through the same core as the handlers.
+ */
+async function startLocalFederation(config: Config, defaultHost: string, options: LocalS2sOptions) {
+  const host = options.host ?? defaultHost;
+  const tls = options.tls ?? (await selfSignedCertificate(config.domains));
+  let federation: Federation | undefined;
+  const queue = createInProcessS2sQueue((stanza) => federation!.send(stanza));
+  const server = createXmppServer(config, { s2s: queue });
+  federation = createFederation(
+    {
+      domains: config.domains,
+      tls: { ...tls, ca: options.ca },
+      allowDialbackWithInvalidCert: options.allowDialbackWithInvalidCert ?? true,
+      // One process: a fresh secret per start is enough (XEP-0185 keys only need to outlive a dialback round).
+      dialbackSecret: randomBytes(32).toString('hex'),
+      routes: options.routes,
+      maxStanzaBytes: config.maxStanzaBytes,
+      ...options.federation,
+    },
+    { deliver: (stanza) => server.inbound(stanza) },
+  );
+  try {
+    const { port } = await federation.listen({ host, port: options.port });
+    return { host, port, selfSigned: !options.tls, federation, queue };
+  } catch (error) {
+    await federation.close().catch(() => undefined);
+    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      throw new S2sPortInUseError(
+        `the s2s port ${host.includes(':') ? `[${host}]` : host}:${options.port} is already in use (another XMPP server?): ` +
+          'choose another with --s2s-port, or turn federation off with --s2s-port 0',
+      );
+    }
+    throw error;
+  }
+}
 
 /**
  * XEP-0156 discovery of the WebSocket endpoint. The URL is built from the request's Host header:

@@ -12,8 +12,8 @@ export { xml };
 export type XmppJsClient = ReturnType<typeof client>;
 
 /** An xmpp.js client (it authenticates with SCRAM-SHA-1) that records every stanza it receives. */
-export async function xmppJs(service: string, username: string, options: { password?: string; resource?: string } = {}) {
-  const c = client({ service, domain: 'localhost', username, password: options.password ?? 'secret', resource: options.resource });
+export async function xmppJs(service: string, username: string, options: { password?: string; resource?: string; domain?: string } = {}) {
+  const c = client({ service, domain: options.domain ?? 'localhost', username, password: options.password ?? 'secret', resource: options.resource });
   const received: Element[] = [];
   c.on('stanza', (stanza: Element) => received.push(stanza));
   c.on('error', () => undefined); // failures surface through start() and the assertions

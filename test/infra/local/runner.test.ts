@@ -1,5 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -26,7 +28,9 @@ afterEach(() => {
 function runNpmStart(args: string[]): Runner {
   const env = { ...process.env };
   // The runner must start its own DynamoDB Local, whatever the test run was pointed at.
-  for (const name of ['DYNAMODB_ENDPOINT', 'DATA_DIR', 'XMPP_DOMAIN', 'HOST', 'PORT']) delete env[name];
+  for (const name of ['DYNAMODB_ENDPOINT', 'DATA_DIR', 'XMPP_DOMAIN', 'HOST', 'PORT', 'S2S_HOST', 'S2S_ROUTES', 'TLS_CERT_FILE', 'TLS_KEY_FILE']) delete env[name];
+  // Not the default 5269: runners of parallel tests, or an XMPP server on this machine, would collide on it.
+  env.S2S_PORT = 'auto';
   // Halves the JVM's start-up (C1 only, serial GC): DynamoDB Local's speed does not matter here.
   env.JAVA_TOOL_OPTIONS = '-XX:TieredStopAtLevel=1 -XX:+UseSerialGC';
   // detached: its own process group, as a shell gives a foreground job, so the test can send a terminal's Ctrl-C.
@@ -150,6 +154,23 @@ describe('npm start', () => {
     process.kill(banner.runnerPid, 'SIGTERM');
     expect(await runner.exited).toBe(0);
     await expectFullyStopped(banner);
+  });
+
+  it('listens for s2s on --s2s-port, and exits 1 with a clear message when that port is taken', async () => {
+    const s2sPort = await freePort();
+    const first = runNpmStart(['--port', String(await freePort()), '--host', '127.0.0.1', '--s2s-port', String(s2sPort)]);
+    await bannerOf(first);
+    expect(first.stdout()).toContain(`Federation      s2s on 127.0.0.1:${s2sPort}, self-signed certificate (made at start)`);
+    const socket = connect(s2sPort, '127.0.0.1');
+    await once(socket, 'connect');
+    socket.destroy();
+
+    const second = runNpmStart(['--port', String(await freePort()), '--host', '127.0.0.1', '--s2s-port', String(s2sPort)]);
+    expect(await second.exited).toBe(1);
+    expect(second.stderr()).toContain(`the s2s port 127.0.0.1:${s2sPort} is already in use`);
+    expect(second.stderr()).toContain('--s2s-port 0');
+    signalGroup(first.npm, 'SIGTERM');
+    await first.exited;
   });
 
   it('exits 2 with a message on a bad option', async () => {
