@@ -1,5 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { awsCallCountingEnabled, countAwsCalls } from '../metrics/aws-calls.ts';
 
 export interface StoreOptions {
   tableName: string;
@@ -21,6 +22,8 @@ export function createDb(options: StoreOptions): Db {
     // DynamoDB Local accepts any credentials; never require real ones against it.
     credentials: local ? { accessKeyId: 'local', secretAccessKey: 'local' } : undefined,
   });
+  // The benchmark's call counter (off unless CIRRUS_COUNT_AWS_CALLS=1); the document client shares this stack.
+  if (awsCallCountingEnabled()) countAwsCalls(client, 'DynamoDB');
   const doc = DynamoDBDocumentClient.from(client, {
     marshallOptions: { removeUndefinedValues: true },
   });

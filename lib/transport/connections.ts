@@ -4,6 +4,7 @@ import {
   GoneException,
   PostToConnectionCommand,
 } from '@aws-sdk/client-apigatewaymanagementapi';
+import { awsCallCountingEnabled, countAwsCalls } from '../metrics/aws-calls.ts';
 
 /** Where frames leave the server: one WebSocket connection, by id. */
 export interface Connections {
@@ -21,6 +22,8 @@ export function apiGatewayConnections(endpoint: string, region?: string): Connec
     region: region ?? process.env.AWS_REGION ?? (local ? 'local' : undefined),
     credentials: local ? { accessKeyId: 'local', secretAccessKey: 'local' } : undefined,
   });
+  // The benchmark's call counter (off unless CIRRUS_COUNT_AWS_CALLS=1).
+  if (awsCallCountingEnabled()) countAwsCalls(client, 'ApiGatewayManagementApi');
   return {
     async post(connectionId, frame) {
       try {
