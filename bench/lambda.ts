@@ -108,12 +108,10 @@ const status = result && result.statusCode;
 process.stdout.write('\\nBENCH ' + JSON.stringify({ importMs: t1 - t0, handleMs: t2 - t1, failed, status }) + '\\n');
 `;
 
-async function coldStart(file: string, event: unknown, env: NodeJS.ProcessEnv) {
+/** Runs a probe script in a fresh Node process; returns its BENCH line's figures and its wall time. */
+async function probe<T>(script: string, env: NodeJS.ProcessEnv, what: string): Promise<T & { processMs: number }> {
   const start = performance.now();
-  const child = spawn(process.execPath, ['--input-type=module', '-e', PROBE], {
-    env: { ...env, BENCH_BUNDLE: pathToFileURL(file).href, BENCH_EVENT: JSON.stringify(event) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stdout.on('data', (chunk) => (out += chunk));
@@ -121,11 +119,19 @@ async function coldStart(file: string, event: unknown, env: NodeJS.ProcessEnv) {
   const code = await new Promise<number | null>((done) => child.once('exit', done));
   const processMs = performance.now() - start;
   const line = out.split('\n').find((l) => l.startsWith('BENCH '));
-  if (code !== 0 || !line) throw new Error(`cold start of ${file} failed (exit ${code}): ${err.slice(-500)}`);
-  const timing = JSON.parse(line.slice(6)) as { importMs: number; handleMs: number; failed?: number; status?: number };
-  if (timing.failed) throw new Error(`cold start of ${file}: the event's record failed: ${err.slice(-500)}`);
+  if (code !== 0 || !line) throw new Error(`${what} failed (exit ${code}): ${err.slice(-500)}`);
+  return { ...(JSON.parse(line.slice(6)) as T), processMs };
+}
+
+async function coldStart(file: string, event: unknown, env: NodeJS.ProcessEnv) {
+  const timing = await probe<{ importMs: number; handleMs: number; failed?: number; status?: number }>(
+    PROBE,
+    { ...env, BENCH_BUNDLE: pathToFileURL(file).href, BENCH_EVENT: JSON.stringify(event) },
+    `cold start of ${file}`,
+  );
+  if (timing.failed) throw new Error(`cold start of ${file}: the event's record failed`);
   if (timing.status !== undefined && timing.status !== 200) throw new Error(`cold start of ${file}: $connect answered ${timing.status}`);
-  return { importMs: timing.importMs, handleMs: timing.handleMs, processMs };
+  return { importMs: timing.importMs, handleMs: timing.handleMs, processMs: timing.processMs };
 }
 
 // Resolved from the bundle's directory, as the bundle itself resolves them.
@@ -139,18 +145,8 @@ process.stdout.write('\\nBENCH ' + JSON.stringify({ importMs: performance.now() 
 
 async function importOnly(packages: string[], bundle: string, env: NodeJS.ProcessEnv): Promise<number> {
   if (!packages.length) return 0;
-  const child = spawn(process.execPath, ['--input-type=module', '-e', SDK_PROBE], {
-    env: { ...env, BENCH_BUNDLE: bundle, BENCH_PACKAGES: JSON.stringify(packages) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (chunk) => (out += chunk));
-  child.stderr.on('data', (chunk) => (err += chunk));
-  const code = await new Promise<number | null>((done) => child.once('exit', done));
-  const line = out.split('\n').find((l) => l.startsWith('BENCH '));
-  if (code !== 0 || !line) throw new Error(`importing ${packages.join(', ')} failed (exit ${code}): ${err.slice(-500)}`);
-  return (JSON.parse(line.slice(6)) as { importMs: number }).importMs;
+  const probeEnv = { ...env, BENCH_BUNDLE: bundle, BENCH_PACKAGES: JSON.stringify(packages) };
+  return (await probe<{ importMs: number }>(SDK_PROBE, probeEnv, `importing ${packages.join(', ')}`)).importMs;
 }
 
 function connectEvent(connectionId: string) {

@@ -6,7 +6,7 @@ import type { Candidate } from './dns.ts';
 import { S2S_NS } from './namespaces.ts';
 import { externalAuth } from './sasl-external.ts';
 import type { StreamHeader } from './stream-parser.ts';
-import { certificateProblem, certificateValidFor, connectTls } from './tls.ts';
+import { certificateProblem, certificateValidFor, connected, connectTls } from './tls.ts';
 import { streamHeader, XmlStream } from './xml-stream.ts';
 
 export interface OutboundContext {
@@ -138,21 +138,7 @@ export class OutboundStream {
   private connect(candidate: Candidate): Promise<Socket | TLSSocket> {
     const timeout = this.ctx.connectTimeoutMs;
     if (candidate.directTls) return connectTls({ host: candidate.host, port: candidate.port }, this.ctx.remote, this.ctx.secureContext, timeout);
-    return new Promise((resolve, reject) => {
-      const socket = net.connect({ host: candidate.host, port: candidate.port });
-      const timer = setTimeout(() => {
-        socket.destroy();
-        reject(new Error('connect timed out'));
-      }, timeout);
-      socket.once('connect', () => {
-        clearTimeout(timer);
-        resolve(socket);
-      });
-      socket.on('error', (error) => {
-        clearTimeout(timer);
-        reject(error);
-      });
-    });
+    return connected(net.connect({ host: candidate.host, port: candidate.port }), 'connect', timeout, 'connect timed out');
   }
 
   private begin(socket: Socket | TLSSocket) {

@@ -79,25 +79,30 @@ export function connectTls(
   context: SecureContext,
   timeoutMs: number,
 ): Promise<TLSSocket> {
+  const secure = tls.connect({
+    ...target,
+    servername,
+    secureContext: context,
+    minVersion: MIN_TLS_VERSION,
+    ALPNProtocols: 'socket' in target ? undefined : ALPN_S2S,
+    // Recorded, not enforced: an invalid certificate may still be accepted through dialback when allowed.
+    rejectUnauthorized: false,
+  });
+  return connected(secure, 'secureConnect', timeoutMs, 'TLS handshake timed out');
+}
+
+/** Resolves with the socket once it emits `event`; an error or the deadline destroys it and rejects. */
+export function connected<T extends Socket>(socket: T, event: 'connect' | 'secureConnect', timeoutMs: number, timeoutMessage: string): Promise<T> {
   return new Promise((resolve, reject) => {
-    const secure = tls.connect({
-      ...target,
-      servername,
-      secureContext: context,
-      minVersion: MIN_TLS_VERSION,
-      ALPNProtocols: 'socket' in target ? undefined : ALPN_S2S,
-      // Recorded, not enforced: an invalid certificate may still be accepted through dialback when allowed.
-      rejectUnauthorized: false,
-    });
     const timer = setTimeout(() => {
-      secure.destroy();
-      reject(new Error('TLS handshake timed out'));
+      socket.destroy();
+      reject(new Error(timeoutMessage));
     }, timeoutMs);
-    secure.once('secureConnect', () => {
+    socket.once(event, () => {
       clearTimeout(timer);
-      resolve(secure);
+      resolve(socket);
     });
-    secure.on('error', (error) => {
+    socket.on('error', (error) => {
       clearTimeout(timer);
       reject(error);
     });
