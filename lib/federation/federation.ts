@@ -103,6 +103,21 @@ export function createFederation(options: FederationOptions, hooks: FederationHo
     return 'bounced';
   }
 
+  /**
+   * An inbound stanza the core could not take (its store failing past the SDK's retries) is not dropped silently:
+   * the sender gets internal-server-error (RFC 6120 §8.3.3.6), except for presence and errors, like bounces.
+   */
+  async function deliverInbound(stanza: Element): Promise<void> {
+    try {
+      await hooks.deliver(stanza);
+    } catch (error) {
+      const reply = stanza.name === 'presence' ? undefined : errorReply(stanza, new StanzaError('internal-server-error'));
+      const [ours, theirs] = [domainOf(reply?.attrs.from), domainOf(reply?.attrs.to)];
+      if (reply && ours && theirs) pool.send(ours, theirs, reply).catch(() => undefined); // closing: nothing more to do
+      throw error;
+    }
+  }
+
   const inbound = new Set<InboundStream>();
   const servers: net.Server[] = [];
   const accept = (socket: net.Socket, directTls: boolean) => {
@@ -118,7 +133,7 @@ export function createFederation(options: FederationOptions, hooks: FederationHo
         maxStanzaBytes,
         idleTimeoutMs,
         verify: (receiving, originating, streamId, key) => pool.verify(receiving, originating, streamId, key),
-        deliver: (stanza) => hooks.deliver(stanza),
+        deliver: (stanza) => deliverInbound(stanza),
         log,
       },
       directTls,

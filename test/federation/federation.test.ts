@@ -1,3 +1,4 @@
+import type { Element } from '@xmpp/xml';
 import { afterEach, describe, expect, it } from 'vitest';
 import { selfSignedCertificate, testCa } from '../../lib/federation/certificates.ts';
 import type { FederationOptions } from '../../lib/federation/federation.ts';
@@ -11,7 +12,12 @@ afterEach(async () => {
 type Extra = Partial<FederationOptions>;
 
 /** a.test and b.test on loopback with static routes to each other. */
-async function pair(kind: 'self-signed' | 'ca', extraA: Extra = {}, extraB: Extra = {}): Promise<[Peer, Peer]> {
+async function pair(
+  kind: 'self-signed' | 'ca',
+  extraA: Extra = {},
+  extraB: Extra = {},
+  refuseAtB?: (stanza: Element) => boolean,
+): Promise<[Peer, Peer]> {
   let certA, certB, ca: string[] | undefined;
   if (kind === 'ca') {
     const authority = await testCa();
@@ -23,7 +29,7 @@ async function pair(kind: 'self-signed' | 'ca', extraA: Extra = {}, extraB: Extr
   const [portA, portB] = [await freePort(), await freePort()];
   const routes = { 'a.test': { host: '127.0.0.1', port: portA }, 'b.test': { host: '127.0.0.1', port: portB } };
   const a = await startPeer('a.test', { tls: { ...certA, ca }, routes, ...extraA }, portA);
-  const b = await startPeer('b.test', { tls: { ...certB, ca }, routes, ...extraB }, portB);
+  const b = await startPeer('b.test', { tls: { ...certB, ca }, routes, ...extraB }, portB, refuseAtB);
   peers.push(a, b);
   return [a, b];
 }
@@ -61,6 +67,18 @@ describe('federation between two instances', () => {
     expect(b.delivered.map((m) => m.getChildText('body'))).toEqual(['n1', 'n2', 'n3', 'n4', 'n5']);
     expect(a.logs.filter((l) => l.msg === 's2s outbound stream ready')).toHaveLength(1);
     expect(a.federation.stats().outbound).toBe(1);
+  });
+
+  it('answers internal-server-error to the sender when the core cannot take an inbound stanza, and goes on', async () => {
+    const [a, b] = await pair('self-signed', {}, {}, (stanza) => stanza.getChildText('body') === 'boom');
+    expect(await a.federation.send(message('alice@a.test/phone', 'bob@b.test', 'boom', 'x1'))).toBe('sent');
+    const error = await waitFor(() => a.delivered[0], 'the error at a');
+    expect(error.attrs).toMatchObject({ type: 'error', id: 'x1', from: 'bob@b.test', to: 'alice@a.test/phone' });
+    expect(error.getChild('error')?.getChild('internal-server-error', 'urn:ietf:params:xml:ns:xmpp-stanzas')).toBeDefined();
+    // The stream stays up: the next stanza is delivered.
+    expect(await a.federation.send(message('alice@a.test/phone', 'bob@b.test', 'fine', 'x2'))).toBe('sent');
+    expect((await waitFor(() => b.delivered[0], 'the next message at b')).getChildText('body')).toBe('fine');
+    expect(b.logs.some((l) => l.msg === 's2s delivery failed')).toBe(true);
   });
 
   it('refuses dialback from a peer with a self-signed certificate when that is not allowed, and bounces', async () => {

@@ -25,6 +25,8 @@ export async function startPeer(
   domain: string,
   options: Partial<FederationOptions> & Pick<FederationOptions, 'tls'>,
   port: number | undefined = 0,
+  /** Makes the core refuse a stanza, as a failing store would. */
+  refuse: (stanza: Element) => boolean = () => false,
 ): Promise<Peer> {
   const delivered: Element[] = [];
   const logs: Record<string, unknown>[] = [];
@@ -40,6 +42,7 @@ export async function startPeer(
     },
     {
       async deliver(stanza) {
+        if (refuse(stanza)) throw new Error('the store is down');
         delivered.push(stanza);
       },
     },
