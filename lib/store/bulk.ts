@@ -5,26 +5,23 @@ import { StoreError } from './errors.ts';
 type Item = Record<string, unknown>;
 
 /** Every item a Query matches, page after page (DynamoDB pages at 1 MB). */
-export async function queryAll(db: Db, input: Omit<QueryCommandInput, 'TableName' | 'ExclusiveStartKey'>): Promise<Item[]> {
-  const items: Item[] = [];
-  let ExclusiveStartKey: Item | undefined;
-  do {
-    const page = await db.doc.send(new QueryCommand({ ...input, TableName: db.table, ExclusiveStartKey }));
-    items.push(...(page.Items ?? []));
-    ExclusiveStartKey = page.LastEvaluatedKey;
-  } while (ExclusiveStartKey);
-  return items;
+export function queryAll(db: Db, input: Omit<QueryCommandInput, 'TableName' | 'ExclusiveStartKey'>): Promise<Item[]> {
+  return allPages((ExclusiveStartKey) => db.doc.send(new QueryCommand({ ...input, TableName: db.table, ExclusiveStartKey })));
 }
 
 /** Every item a Scan matches, page after page: for admin tools only, never per stanza. */
-export async function scanAll(db: Db, input: Omit<ScanCommandInput, 'TableName' | 'ExclusiveStartKey'>): Promise<Item[]> {
+export function scanAll(db: Db, input: Omit<ScanCommandInput, 'TableName' | 'ExclusiveStartKey'>): Promise<Item[]> {
+  return allPages((ExclusiveStartKey) => db.doc.send(new ScanCommand({ ...input, TableName: db.table, ExclusiveStartKey })));
+}
+
+async function allPages(page: (start: Item | undefined) => Promise<{ Items?: Item[]; LastEvaluatedKey?: Item }>): Promise<Item[]> {
   const items: Item[] = [];
-  let ExclusiveStartKey: Item | undefined;
+  let start: Item | undefined;
   do {
-    const page = await db.doc.send(new ScanCommand({ ...input, TableName: db.table, ExclusiveStartKey }));
-    items.push(...(page.Items ?? []));
-    ExclusiveStartKey = page.LastEvaluatedKey;
-  } while (ExclusiveStartKey);
+    const { Items, LastEvaluatedKey } = await page(start);
+    items.push(...(Items ?? []));
+    start = LastEvaluatedKey;
+  } while (start);
   return items;
 }
 

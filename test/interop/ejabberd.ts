@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { freePort } from '../../infra/local/free-port.ts';
 import { selfSignedCertificate } from '../../lib/federation/certificates.ts';
-import { untilListening } from './loopback.ts';
+import { untilListening, type PeerServer } from './loopback.ts';
 
 /**
  * A real ejabberd (Debian's 23.01) for interop tests, in a private directory: its own config, Mnesia spool, log and
@@ -16,14 +16,7 @@ import { untilListening } from './loopback.ts';
 
 const run = promisify(execFile);
 
-export interface Ejabberd {
-  domain: string;
-  address: string;
-  c2sPort: number;
-  /** ejabberd's debug log so far (it logs every XML element sent and received). */
-  log(): Promise<string>;
-  stop(): Promise<void>;
-}
+export type Ejabberd = PeerServer;
 
 export interface EjabberdOptions {
   domain: string;

@@ -3,6 +3,16 @@ import { connect } from 'node:net';
 
 /** The interop tests' peers and Cirrus instances live on loopback addresses of their own, named in /etc/hosts. */
 
+/** A real peer server the interop tests start: its domain on a loopback address, its client port and its debug log. */
+export interface PeerServer {
+  domain: string;
+  address: string;
+  c2sPort: number;
+  /** The server's debug log so far (both log the XML they send and receive). */
+  log(): Promise<string>;
+  stop(): Promise<void>;
+}
+
 /** Fails loudly when the test names are missing from /etc/hosts (never a skip): `.ci/run` adds them. */
 export async function checkInteropHost(names: Record<string, string>): Promise<void> {
   for (const [name, address] of Object.entries(names)) {

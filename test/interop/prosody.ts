@@ -8,7 +8,7 @@ import type { Element } from '@xmpp/xml';
 import { freePort } from '../../infra/local/free-port.ts';
 import { selfSignedCertificate, type Pem } from '../../lib/federation/certificates.ts';
 import { waitFor } from '../support/clients.ts';
-import { untilListening } from './loopback.ts';
+import { untilListening, type PeerServer } from './loopback.ts';
 
 /**
  * A real Prosody (Debian's prosody 0.12) for interop tests, in a private temp directory: its own config, data,
@@ -18,14 +18,8 @@ import { untilListening } from './loopback.ts';
 
 const run = promisify(execFile);
 
-export interface Prosody {
-  domain: string;
-  address: string;
-  c2sPort: number;
+export interface Prosody extends PeerServer {
   dir: string;
-  /** Prosody's debug log so far. */
-  log(): Promise<string>;
-  stop(): Promise<void>;
 }
 
 export interface ProsodyOptions {
