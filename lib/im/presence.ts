@@ -1,4 +1,5 @@
 import xml from '@xmpp/xml';
+import { eachLimited } from '../each-limited.ts';
 import type { StanzaContext, XmppModule } from '../router/types.ts';
 import { withAttrs } from '../xml/copy.ts';
 import { NS } from '../xml/namespaces.ts';
@@ -22,6 +23,9 @@ export const presence: XmppModule = {
   },
 };
 
+// Contacts routed to at once: each costs a DynamoDB round trip or two; side by side they cost one wait, not N.
+const FAN_OUT = 16;
+
 const hasFrom = (s: string) => s === 'from' || s === 'both';
 const hasTo = (s: string) => s === 'to' || s === 'both';
 
@@ -42,7 +46,7 @@ async function broadcast(ctx: StanzaContext): Promise<boolean> {
     // §4.5.2: the user's other resources, the subscribers, and whoever got directed presence (§4.6.3).
     for (const session of own) if (session.available && session !== self) services.deliver(session, stanza);
     const targets = new Set([...items.filter((i) => hasFrom(i.subscription)).map((i) => i.jid), ...directedTo]);
-    for (const to of targets) await services.route(withAttrs(stanza, { to }));
+    await eachLimited([...targets], FAN_OUT, (to) => services.route(withAttrs(stanza, { to })));
     return true;
   }
 
@@ -50,15 +54,18 @@ async function broadcast(ctx: StanzaContext): Promise<boolean> {
   // §4.7.2.3: priority is an integer from -128 to 127; absent means 0.
   const priority = clampPriority(stanza.getChildText('priority'));
   await services.sessions.update(self, { available: true, priority, presence: stanza.toString() });
-  // §4.2.2, §4.4.2: to every available resource of the user, the sender included, and to the subscribers.
+  // §4.2.2, §4.4.2: to every available resource of the user, the sender included, and to the subscribers;
+  // §4.3.1: initial presence also probes, from the bare JID, each contact the user is subscribed to.
   for (const session of own) if (session.available) services.deliver(session, stanza);
-  for (const item of items) if (hasFrom(item.subscription)) await services.route(withAttrs(stanza, { to: item.jid }));
+  const outgoing = items.filter((i) => hasFrom(i.subscription)).map((i) => withAttrs(stanza, { to: i.jid }));
+  if (initial) {
+    for (const item of items) {
+      if (hasTo(item.subscription)) outgoing.push(xml('presence', { xmlns: NS.client, type: 'probe', from: user, to: item.jid }));
+    }
+  }
+  await eachLimited(outgoing, FAN_OUT, (element) => services.route(element));
   if (!initial) return true;
 
-  // §4.3.1: probes go from the user's bare JID to each contact the user is subscribed to.
-  for (const item of items) {
-    if (hasTo(item.subscription)) await services.route(xml('presence', { xmlns: NS.client, type: 'probe', from: user, to: item.jid }));
-  }
   // §4.2.2: the new resource learns of the user's other available resources.
   for (const session of own) {
     if (session !== self && session.available && session.presence) services.deliver(self, withAttrs(parseStored(session.presence), { to: self.jid }));
