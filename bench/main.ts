@@ -46,7 +46,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
   progress.note(options.service ? `target: ${options.service} (${options.domain})` : 'starting the local runtime (DynamoDB Local, gateway, handlers) in a child process…');
   const target = options.service
     ? externalTarget({ url: options.service, domain: options.domain, prefix: options.users, password: options.password, accountsFile: options.accountsFile })
-    : await startLocalTargetInChild({ domain: options.domain });
+    : await startLocalTargetInChild({ domain: options.domain, workers: options.workers });
   results.target = { kind: target.kind, url: target.url, domain: target.domain, placement: target.local?.placement };
   const pids = { generator: process.pid, runtime: target.local?.pids.runtime, dynamodb: target.local?.pids.dynamodb, server: options.serverPid };
   let clients: XmppWsClient[] = [];

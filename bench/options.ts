@@ -43,6 +43,8 @@ export interface BenchOptions {
   cpu: boolean;
   /** A V8 CPU profile of the local runtime, summarised by part (slows the runtime a little). */
   profile: boolean;
+  /** The local runtime's handler worker threads (0: the handlers share the emulator's thread). */
+  workers: number;
   quiet: boolean;
 }
 
@@ -84,6 +86,8 @@ Output:
   --cold-runs N          cold starts per function (default 5)
   --no-cpu               skip the handler CPU micro-benchmark
   --profile              profile the local runtime (V8 sampling profiler) and say where its CPU went
+                         (its main thread only: with --workers, the gateway emulator, not the handlers)
+  --workers N            local runtime: run the handlers in N worker threads (default 0: in its main thread)
   --quiet                no progress lines
 `;
 
@@ -123,6 +127,7 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
       'no-cpu': { type: 'boolean' },
       quiet: { type: 'boolean' },
       profile: { type: 'boolean' },
+      workers: { type: 'string' },
     },
   });
   if (values.help) return 'help';
@@ -175,6 +180,7 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
     coldRuns: number('cold-runs', values['cold-runs'], 5, 1),
     cpu: !values['no-cpu'],
     profile: values.profile ?? false,
+    workers: number('workers', values.workers, 0, 0),
     quiet: values.quiet ?? false,
   };
   if (options.scenarios.includes('presence') && options.clients < 2 * options.contacts) {

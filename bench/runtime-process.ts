@@ -5,8 +5,9 @@ import { startLocalTarget, type Target } from './target.ts';
 /**
  * Cirrus's local runtime in a process of its own, driven by the benchmark over IPC, so that the load
  * generator does not share the runtime's event loop (on 2 cores: this process, the generator, DynamoDB Local).
- * Requests: accounts (create n), reset / totals (the AWS call counter), profile-start / profile-stop (a V8 CPU
- * profile of this process through the inspector, answered summarised by part), stop.
+ * Requests: accounts (create n), reset / totals (the AWS call counter, handler workers included), profile-start /
+ * profile-stop (a V8 CPU profile of this process's main thread through the inspector, answered summarised by part), stop.
+ * BENCH_WORKERS=N runs the handlers in N worker threads (startLocal's `workers`).
  */
 
 export type RuntimeCall =
@@ -72,7 +73,7 @@ process.on('message', async (request: RuntimeRequest) => {
 });
 
 try {
-  target = await startLocalTarget({ domain: process.env.BENCH_DOMAIN || undefined });
+  target = await startLocalTarget({ domain: process.env.BENCH_DOMAIN || undefined, workers: Number(process.env.BENCH_WORKERS || 0) });
   const local = target.local!;
   send({
     type: 'ready',

@@ -2,7 +2,7 @@ import { fork } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { startLocal } from '../infra/local/runtime.ts';
-import { awsCallTotals, resetAwsCallTotals, setAwsCallCounting, type AwsCallTotals } from '../lib/metrics/aws-calls.ts';
+import { setAwsCallCounting, type AwsCallTotals } from '../lib/metrics/aws-calls.ts';
 import { deriveCredentials } from '../lib/sasl/credentials.ts';
 import { Accounts } from '../lib/store/accounts.ts';
 import { createDb } from '../lib/store/client.ts';
@@ -51,11 +51,17 @@ export const LOCAL_PREFIX = 'bench';
  * with the AWS call counter on. Accounts are written straight to the store, all with one derived credential
  * (PBKDF2 once, not once per account; each account still verifies with the real 4096 iterations at login).
  */
-export async function startLocalTarget(options: { domain?: string; dynamodbEndpoint?: string } = {}): Promise<Target> {
+export async function startLocalTarget(options: { domain?: string; dynamodbEndpoint?: string; workers?: number } = {}): Promise<Target> {
   // Before any SDK client exists: the store and @connections clients get the counting middleware.
   setAwsCallCounting(true);
   const domain = options.domain ?? 'localhost';
-  const local = await startLocal({ domains: [domain], host: '127.0.0.1', port: 0, dynamodbEndpoint: options.dynamodbEndpoint });
+  const local = await startLocal({
+    domains: [domain],
+    host: '127.0.0.1',
+    port: 0,
+    dynamodbEndpoint: options.dynamodbEndpoint,
+    workers: options.workers,
+  });
   const store = new Accounts(createDb({ endpoint: local.dynamodb.endpoint, tableName: local.config.tableName }));
   let credentials: ReturnType<typeof deriveCredentials> | undefined;
   const created = new Set<string>();
@@ -84,7 +90,8 @@ export async function startLocalTarget(options: { domain?: string; dynamodbEndpo
       });
       return accounts;
     },
-    counter: { reset: async () => resetAwsCallTotals(), totals: async () => awsCallTotals() },
+    // The runtime's counter: this thread's and, with handler workers, theirs.
+    counter: { reset: () => local.awsCalls.reset(), totals: () => local.awsCalls.totals() },
     stop: () => local.stop(),
   };
 }
@@ -93,11 +100,16 @@ export async function startLocalTarget(options: { domain?: string; dynamodbEndpo
  * The same local runtime in a child process (bench/runtime-process.ts), so the load generator in this
  * process does not compete with it for one event loop. Accounts and counter totals come over IPC.
  */
-export async function startLocalTargetInChild(options: { domain?: string } = {}): Promise<Target> {
+export async function startLocalTargetInChild(options: { domain?: string; workers?: number } = {}): Promise<Target> {
   const script = fileURLToPath(new URL('./runtime-process.ts', import.meta.url));
   const child = fork(script, [], {
     execArgv: ['--import', 'tsx'],
-    env: { ...process.env, BENCH_DOMAIN: options.domain ?? '', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+    env: {
+      ...process.env,
+      BENCH_DOMAIN: options.domain ?? '',
+      BENCH_WORKERS: String(options.workers ?? 0),
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    },
     // The runtime's own output goes to stderr, so stdout holds only the results.
     stdio: ['ignore', 2, 2, 'ipc'],
   });

@@ -11,9 +11,11 @@ import { createXmppServer, type S2sQueue } from '../../lib/server.ts';
 import { createDb } from '../../lib/store/client.ts';
 import { ensureTable } from '../../lib/store/create-table.ts';
 import { DEFAULT_TABLE_NAME } from '../../lib/store/table.ts';
+import type { AwsCallTotals } from '../../lib/metrics/aws-calls.ts';
 import { createInProcessS2sQueue, type InProcessS2sQueue } from '../../lib/transport/s2s-queue.ts';
 import { startDynamoDbLocal, type DynamoDbLocal } from './dynamodb.ts';
 import { startGateway, urlHost, type Gateway } from './gateway.ts';
+import { localAwsCallTotals, resetLocalAwsCallTotals, startHandlerWorkers, type HandlerWorkers } from './handler-workers.ts';
 
 export interface LocalOptions {
   domains: string[];
@@ -34,6 +36,11 @@ export interface LocalOptions {
   s2s?: LocalS2sOptions;
   /** Instead: hand stanzas for other domains to this queue (tests of the AWS path, where the federation is a service of its own). */
   s2sQueue?: S2sQueue;
+  /**
+   * Run the connect and stanza handlers in this many worker threads, as Lambda runs them in containers of
+   * their own; 0 (default): in this thread. With workers, `config` must be plain data (it is copied to them).
+   */
+  workers?: number;
 }
 
 export interface LocalS2sOptions {
@@ -68,6 +75,8 @@ export interface LocalRuntime {
   dynamodb: { endpoint: string; pid?: number };
   /** Where the federation listens, and whether its certificate was made at start; absent when it is off. */
   s2s?: { host: string; port: number; selfSigned: boolean; federation: Federation; queue: InProcessS2sQueue };
+  /** The AWS call counter (lib/metrics/aws-calls.ts) of this thread and the handler workers together. */
+  awsCalls: { totals(): Promise<AwsCallTotals>; reset(): Promise<void> };
   stop(): Promise<void>;
 }
 
@@ -81,9 +90,12 @@ export async function startLocal(options: LocalOptions): Promise<LocalRuntime> {
   const dynamodbEndpoint = options.dynamodbEndpoint ?? dynamo!.endpoint;
   let gateway: Gateway | undefined;
   let federation: Federation | undefined;
+  let workers: HandlerWorkers | undefined;
   const stop = async () => {
     try {
+      // The gateway drains its queue first: the workers are still needed until then.
       await gateway?.close();
+      await workers?.close();
       await federation?.close();
     } finally {
       await dynamo?.stop();
@@ -121,14 +133,21 @@ export async function startLocal(options: LocalOptions): Promise<LocalRuntime> {
       ({ federation } = started);
       s2s = started;
     }
-    connect = createConnectHandler(config, { s2s: options.s2sQueue ?? s2s?.queue });
-    stanza = createStanzaHandler(config, { s2s: options.s2sQueue ?? s2s?.queue });
+    const s2sQueue = options.s2sQueue ?? s2s?.queue;
+    if (options.workers) {
+      workers = await startHandlerWorkers(options.workers, config, s2sQueue);
+      ({ connect, stanza } = workers);
+    } else {
+      connect = createConnectHandler(config, { s2s: s2sQueue });
+      stanza = createStanzaHandler(config, { s2s: s2sQueue });
+    }
     return {
       url: gateway.url,
       endpoint: gateway.endpoint,
       config,
       dynamodb: { endpoint: dynamodbEndpoint, pid: dynamo?.pid },
       s2s,
+      awsCalls: { totals: () => localAwsCallTotals(workers), reset: () => resetLocalAwsCallTotals(workers) },
       stop,
     };
   } catch (error) {
