@@ -47,7 +47,8 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
   const target = options.service
     ? externalTarget({ url: options.service, domain: options.domain, prefix: options.users, password: options.password, accountsFile: options.accountsFile })
     : await startLocalTargetInChild({ domain: options.domain, workers: options.workers });
-  results.target = { kind: target.kind, url: target.url, domain: target.domain, placement: target.local?.placement };
+  const placement = target.local && `${target.local.placement}${options.workers ? `, handlers in ${options.workers} worker thread${options.workers === 1 ? '' : 's'}` : ''}`;
+  results.target = { kind: target.kind, url: target.url, domain: target.domain, placement };
   const pids = { generator: process.pid, runtime: target.local?.pids.runtime, dynamodb: target.local?.pids.dynamodb, server: options.serverPid };
   let clients: XmppWsClient[] = [];
   /** Runs a phase with the AWS call counter reset before and read after (local runtime only). */

@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { DEFAULT_LOCAL_WORKERS } from '../infra/local/handler-workers.ts';
 import type { MechanismChoice } from './xmpp/sasl.ts';
 
 export type Scenario = 'login' | 'chat' | 'presence';
@@ -86,8 +87,9 @@ Output:
   --cold-runs N          cold starts per function (default 5)
   --no-cpu               skip the handler CPU micro-benchmark
   --profile              profile the local runtime (V8 sampling profiler) and say where its CPU went
-                         (its main thread only: with --workers, the gateway emulator, not the handlers)
-  --workers N            local runtime: run the handlers in N worker threads (default 0: in its main thread)
+                         (all its threads, handler workers included, summed)
+  --workers N            local runtime: run the handlers in N worker threads (default ${DEFAULT_LOCAL_WORKERS}, as npm start;
+                         0: in its main thread, with the emulator)
   --quiet                no progress lines
 `;
 
@@ -180,7 +182,7 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
     coldRuns: number('cold-runs', values['cold-runs'], 5, 1),
     cpu: !values['no-cpu'],
     profile: values.profile ?? false,
-    workers: number('workers', values.workers, 0, 0),
+    workers: number('workers', values.workers, DEFAULT_LOCAL_WORKERS, 0),
     quiet: values.quiet ?? false,
   };
   if (options.scenarios.includes('presence') && options.clients < 2 * options.contacts) {

@@ -63,3 +63,15 @@ export function breakdown(profile: CpuProfile): ProfileBreakdown {
     parts: [...totals].map(([part, us]) => ({ part, ms: us / 1000, share: busy > 0 ? us / busy : 0 })).sort((a, b) => b.ms - a.ms),
   };
 }
+
+/** Several threads' breakdowns as one: times add up (busy time can exceed wall time), shares are recomputed. */
+export function mergeBreakdowns(all: ProfileBreakdown[]): ProfileBreakdown {
+  const totals = new Map<string, number>();
+  for (const b of all) for (const { part, ms } of b.parts) totals.set(part, (totals.get(part) ?? 0) + ms);
+  const busyMs = all.reduce((sum, b) => sum + b.busyMs, 0);
+  return {
+    busyMs,
+    idleMs: all.reduce((sum, b) => sum + b.idleMs, 0),
+    parts: [...totals].map(([part, ms]) => ({ part, ms, share: busyMs > 0 ? ms / busyMs : 0 })).sort((a, b) => b.ms - a.ms),
+  };
+}

@@ -233,7 +233,13 @@ function bottleneck(r: BenchResults, cpu: Record<string, number>): string {
   const others = cpu.others ?? 0;
   const busy = Object.values(cpu).reduce((a, b) => a + b, 0);
   const parts: string[] = [shares];
-  if (runtime >= 0.85) {
+  const workers = r.options.workers ?? 0;
+  if (runtime >= 0.85 && workers > 0) {
+    parts.push(
+      `The runtime process uses ${runtime.toFixed(2)} cores: its main thread runs the API Gateway emulator, ${workers} worker thread${workers === 1 ? '' : 's'} ` +
+        '(local "Lambda containers") the handlers, whose DynamoDB and PostToConnection calls go through the AWS SDK over loopback HTTP.',
+    );
+  } else if (runtime >= 0.85) {
     parts.push(
       'The runtime process is saturated: one Node.js event loop runs the API Gateway emulator and every handler, and each handler call makes its ' +
         'DynamoDB and PostToConnection calls through the AWS SDK over loopback HTTP. In AWS the handlers run in as many Lambda containers as there ' +

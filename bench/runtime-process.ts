@@ -1,12 +1,13 @@
 import { Session } from 'node:inspector/promises';
-import { breakdown } from './profile.ts';
+import { breakdown, mergeBreakdowns, type CpuProfile } from './profile.ts';
 import { startLocalTarget, type Target } from './target.ts';
 
 /**
  * Cirrus's local runtime in a process of its own, driven by the benchmark over IPC, so that the load
  * generator does not share the runtime's event loop (on 2 cores: this process, the generator, DynamoDB Local).
  * Requests: accounts (create n), reset / totals (the AWS call counter, handler workers included), profile-start /
- * profile-stop (a V8 CPU profile of this process's main thread through the inspector, answered summarised by part), stop.
+ * profile-stop (a V8 CPU profile of this process through the inspector, its handler worker threads included, answered
+ * summarised by part), stop.
  * BENCH_WORKERS=N runs the handlers in N worker threads (startLocal's `workers`).
  */
 
@@ -55,11 +56,14 @@ process.on('message', async (request: RuntimeRequest) => {
       profiler.connect();
       await profiler.post('Profiler.enable');
       await profiler.post('Profiler.start');
+      await target!.workerProfiler?.start();
     } else if (request.op === 'profile-stop') {
       const { profile } = await profiler!.post('Profiler.stop');
       profiler!.disconnect();
       profiler = undefined;
-      result = breakdown(profile);
+      // With handler workers: their threads' profiles too, summed with this one's.
+      const workers = ((await target!.workerProfiler?.stop()) ?? []) as CpuProfile[];
+      result = mergeBreakdowns([breakdown(profile), ...workers.map(breakdown)]);
     }
     else if (request.op === 'stop') {
       await target?.stop();

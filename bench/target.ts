@@ -29,6 +29,8 @@ export interface Target {
   counter?: { reset(): Promise<void>; totals(): Promise<AwsCallTotals> };
   /** A CPU profile of the runtime process, between start and stop (the runtime in a child process only). */
   profiler?: { start(): Promise<void>; stop(): Promise<ProfileBreakdown> };
+  /** The local runtime's handler worker threads' profiles (raw), when it has workers: the child process adds them to its own. */
+  workerProfiler?: { start(): Promise<void>; stop(): Promise<object[]> };
   /** The local runtime, when the benchmark started it. */
   local?: LocalInfo;
   stop(): Promise<void>;
@@ -92,6 +94,7 @@ export async function startLocalTarget(options: { domain?: string; dynamodbEndpo
     },
     // The runtime's counter: this thread's and, with handler workers, theirs.
     counter: { reset: () => local.awsCalls.reset(), totals: () => local.awsCalls.totals() },
+    workerProfiler: local.workerProfiler,
     stop: () => local.stop(),
   };
 }

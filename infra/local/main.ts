@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseRoutes } from '../../lib/config.ts';
 import { JavaMissingError } from './dynamodb.ts';
+import { DEFAULT_LOCAL_WORKERS as DEFAULT_WORKERS } from './handler-workers.ts';
 import { S2sPortInUseError, startLocal, type LocalOptions, type LocalRuntime } from './runtime.ts';
 
 /** `npm start`: the whole Cirrus domain on this machine, until Ctrl-C. */
@@ -31,6 +32,9 @@ Options (environment variable in parentheses):
                              (S2S_ROUTES=d1=host:port,d2=host:port)
   --s2s-require-valid-cert   refuse dialback from peers whose certificate is invalid
                              (S2S_ALLOW_DIALBACK_WITH_INVALID_CERT=false; default: allowed)
+  --workers <number>         run the handlers in this many worker threads, like Lambda containers, so they
+                             use other cores than the WebSocket gateway (WORKERS; default ${DEFAULT_WORKERS};
+                             0: in the gateway's thread)
   -h, --help                 show this help
 `;
 
@@ -56,6 +60,7 @@ function parseOptions(argv: string[], env: NodeJS.ProcessEnv): LocalOptions | 'h
       'tls-ca': { type: 'string' },
       's2s-route': { type: 'string', multiple: true },
       's2s-require-valid-cert': { type: 'boolean' },
+      workers: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -68,6 +73,8 @@ function parseOptions(argv: string[], env: NodeJS.ProcessEnv): LocalOptions | 'h
   const portText = values.port ?? env.PORT ?? '5280';
   const port = Number(portText);
   if (!/^\d+$/.test(portText) || port > 65535) throw new Error(`--port: not a port number: ${portText}`);
+  const workersText = values.workers ?? (env.WORKERS || String(DEFAULT_WORKERS));
+  if (!/^\d+$/.test(workersText) || Number(workersText) > 64) throw new Error(`--workers: not a number from 0 to 64: ${workersText}`);
   return {
     domains,
     host: values.host ?? env.HOST ?? '127.0.0.1',
@@ -76,6 +83,7 @@ function parseOptions(argv: string[], env: NodeJS.ProcessEnv): LocalOptions | 'h
     dynamodbEndpoint: values['dynamodb-endpoint'] ?? (env.DYNAMODB_ENDPOINT || undefined),
     allowRegistration: values['allow-registration'] ?? env.ALLOW_REGISTRATION === 'true',
     s2s: s2sOptions(values, env),
+    workers: Number(workersText),
   };
 }
 
@@ -141,6 +149,7 @@ function banner(runtime: LocalRuntime, options: LocalOptions): string {
     `  ${store}`,
     `  Registration    ${runtime.config.allowRegistration ? 'allowed (XEP-0077)' : 'off'}`,
     `  Federation      ${federationLine(runtime)}`,
+    `  Handlers        ${options.workers ? `in ${options.workers} worker thread${options.workers === 1 ? '' : 's'}` : "in the gateway's thread"}`,
     `Create a user:    npx cirrus user add alice@${domain} --password secret`,
     'Stop with Ctrl-C.',
     '',

@@ -77,6 +77,8 @@ export interface LocalRuntime {
   s2s?: { host: string; port: number; selfSigned: boolean; federation: Federation; queue: InProcessS2sQueue };
   /** The AWS call counter (lib/metrics/aws-calls.ts) of this thread and the handler workers together. */
   awsCalls: { totals(): Promise<AwsCallTotals>; reset(): Promise<void> };
+  /** With `workers`: V8 CPU profiles of the handler threads (this thread's own is the caller's to take). */
+  workerProfiler?: HandlerWorkers['profiler'];
   stop(): Promise<void>;
 }
 
@@ -148,6 +150,7 @@ export async function startLocal(options: LocalOptions): Promise<LocalRuntime> {
       dynamodb: { endpoint: dynamodbEndpoint, pid: dynamo?.pid },
       s2s,
       awsCalls: { totals: () => localAwsCallTotals(workers), reset: () => resetLocalAwsCallTotals(workers) },
+      workerProfiler: workers?.profiler,
       stop,
     };
   } catch (error) {
