@@ -3,7 +3,7 @@ import type { APIGatewayProxyResultV2, SQSBatchResponse, SQSEvent } from 'aws-la
 import type { ConnectEvent } from '../../functions/connect.ts';
 import type { Config } from '../../lib/config.ts';
 import { parseStored } from '../../lib/im/stored.ts';
-import { awsCallTotals, resetAwsCallTotals, type AwsCallTotals, type LabelTotals } from '../../lib/metrics/aws-calls.ts';
+import { addAwsCallTotals, awsCallTotals, resetAwsCallTotals, type AwsCallTotals } from '../../lib/metrics/aws-calls.ts';
 import type { S2sQueue } from '../../lib/server.ts';
 
 /**
@@ -133,7 +133,7 @@ export async function startHandlerWorkers(count: number, config: Config, s2s?: S
     stanza: async (event) => invoke(pick(), { op: 'stanza', event }),
     async awsCallTotals() {
       const all = await Promise.all(threads.map((thread) => invoke<AwsCallTotals>(thread, { op: 'aws-call-totals' })));
-      return all.reduce(addTotals, {});
+      return all.reduce(addAwsCallTotals, {});
     },
     async resetAwsCallTotals() {
       await Promise.all(threads.map((thread) => invoke(thread, { op: 'reset-aws-call-totals' })));
@@ -151,36 +151,12 @@ export async function startHandlerWorkers(count: number, config: Config, s2s?: S
 
 /** The counter of this thread plus the workers', when there are any. */
 export async function localAwsCallTotals(workers?: HandlerWorkers): Promise<AwsCallTotals> {
-  return addTotals(awsCallTotals(), workers ? await workers.awsCallTotals() : {});
+  return addAwsCallTotals(awsCallTotals(), workers ? await workers.awsCallTotals() : {});
 }
 
 export async function resetLocalAwsCallTotals(workers?: HandlerWorkers): Promise<void> {
   resetAwsCallTotals();
   await workers?.resetAwsCallTotals();
-}
-
-function addTotals(sum: AwsCallTotals, more: AwsCallTotals): AwsCallTotals {
-  for (const [label, add] of Object.entries(more)) {
-    const into: LabelTotals = (sum[label] ??= {
-      records: 0,
-      failedRecords: 0,
-      handlerMs: 0,
-      calls: {},
-      errors: {},
-      readUnits: 0,
-      writeUnits: 0,
-      conditionalFailures: 0,
-    });
-    into.records += add.records;
-    into.failedRecords += add.failedRecords;
-    into.handlerMs += add.handlerMs;
-    into.readUnits += add.readUnits;
-    into.writeUnits += add.writeUnits;
-    into.conditionalFailures += add.conditionalFailures;
-    for (const [key, n] of Object.entries(add.calls)) into.calls[key] = (into.calls[key] ?? 0) + n;
-    for (const [key, n] of Object.entries(add.errors)) into.errors[key] = (into.errors[key] ?? 0) + n;
-  }
-  return sum;
 }
 
 function log(msg: string, error: unknown) {

@@ -55,17 +55,35 @@ export function setAwsCallCounting(on: boolean): void {
 const scope = new AsyncLocalStorage<string>();
 let totals: AwsCallTotals = {};
 
+const emptyTotals = (): LabelTotals => ({
+  records: 0,
+  failedRecords: 0,
+  handlerMs: 0,
+  calls: {},
+  errors: {},
+  readUnits: 0,
+  writeUnits: 0,
+  conditionalFailures: 0,
+});
+
 function totalsOf(label: string): LabelTotals {
-  return (totals[label] ??= {
-    records: 0,
-    failedRecords: 0,
-    handlerMs: 0,
-    calls: {},
-    errors: {},
-    readUnits: 0,
-    writeUnits: 0,
-    conditionalFailures: 0,
-  });
+  return (totals[label] ??= emptyTotals());
+}
+
+/** Adds `more` into `sum` (another thread's totals, say) and returns `sum`. */
+export function addAwsCallTotals(sum: AwsCallTotals, more: AwsCallTotals): AwsCallTotals {
+  for (const [label, add] of Object.entries(more)) {
+    const into = (sum[label] ??= emptyTotals());
+    into.records += add.records;
+    into.failedRecords += add.failedRecords;
+    into.handlerMs += add.handlerMs;
+    into.readUnits += add.readUnits;
+    into.writeUnits += add.writeUnits;
+    into.conditionalFailures += add.conditionalFailures;
+    for (const [key, n] of Object.entries(add.calls)) into.calls[key] = (into.calls[key] ?? 0) + n;
+    for (const [key, n] of Object.entries(add.errors)) into.errors[key] = (into.errors[key] ?? 0) + n;
+  }
+  return sum;
 }
 
 /** A copy of the totals so far, by label. */
