@@ -121,11 +121,17 @@ export function createXmppServer(config: Config, ports: Partial<Ports> = {}): Xm
   async function flush(work: Work): Promise<void> {
     for (let round = 0; round < 3 && !work.out.empty; round++) {
       const { gone, undelivered } = await work.out.flush(connections);
-      // Gone (HTTP 410): its `$disconnect` may come late; stop routing to it now.
-      for (const { connectionId, session } of gone) if (session) await work.sessions.remove(session, connectionId);
+      // Gone (HTTP 410): its `$disconnect` may come late; end the session now, which that `$disconnect` then finds done.
+      for (const { connectionId, session } of gone) if (session) await endSession(session, connectionId, work);
       // RFC 6121 §8.5.3.2: as if the resource had not been online (a message tries the other resources, an IQ errors).
       for (const { stanza, session } of undelivered) await route(stanza, parseJid(stanza.attrs.from), work, undefined, parseJid(session));
     }
+  }
+
+  /** RFC 6121 §4.5.2: however a session ends, its contacts learn it is unavailable; then it is gone. */
+  async function endSession(jid: string, connectionId: string, work: Work): Promise<void> {
+    await route(xml('presence', { xmlns: NS.client, type: 'unavailable', from: jid }), parseJid(jid), work, connectionId);
+    await work.sessions.remove(jid, connectionId);
   }
 
   /** What handling one event works with: its outbox, and its view of the sessions. */
@@ -167,11 +173,8 @@ export function createXmppServer(config: Config, ports: Partial<Ports> = {}): Xm
       bound.delete(connectionId);
       const state = await connectionStore.get(connectionId);
       if (state?.jid) {
-        // RFC 6121 §4.5.2: however the session ended, its contacts learn it is unavailable.
         const work = newWork();
-        const from = parseJid(state.jid);
-        await route(xml('presence', { xmlns: NS.client, type: 'unavailable', from: state.jid }), from, work, connectionId);
-        await work.sessions.remove(state.jid, connectionId);
+        await endSession(state.jid, connectionId, work);
         await flush(work);
       }
       await connectionStore.delete(connectionId);

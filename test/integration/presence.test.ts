@@ -61,6 +61,17 @@ describe('presence (RFC 6121 §4)', () => {
     await bob.client.stop();
   });
 
+  test('a socket dropped while its initial presence is being handled still ends with unavailable at the contacts', async () => {
+    const bob = await available('bob', 'b4');
+    const alice = await boundRawClient(domain.url, 'alice', 'a4');
+    // Gone before the handler posts the echo: the post meets HTTP 410, and $disconnect comes after.
+    alice.send('<presence xmlns="jabber:client"/>');
+    alice.ws.terminate();
+    const since = bob.received.indexOf(await bob.next(presenceFrom('alice@localhost/a4')));
+    await after(bob, since, presenceFrom('alice@localhost/a4', 'unavailable'));
+    await bob.client.stop();
+  });
+
   test("a new resource gets the presence of the user's other resources (§4.2.2)", async () => {
     const first = await available('carol', 'c1', 'first');
     const second = await available('carol', 'c2');
