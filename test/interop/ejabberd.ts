@@ -1,12 +1,11 @@
-import { execFile, spawn } from 'node:child_process';
-import { once } from 'node:events';
+import { execFile } from 'node:child_process';
 import { chown, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { freePort } from '../../infra/local/free-port.ts';
 import { selfSignedCertificate } from '../../lib/federation/certificates.ts';
-import { untilListening, type PeerServer } from './loopback.ts';
+import { spawnPeer, untilListening, type PeerServer } from './loopback.ts';
 
 /**
  * A real ejabberd (Debian's 23.01) for interop tests, in a private directory: its own config, Mnesia spool, log and
@@ -76,11 +75,7 @@ modules:
   await writeFile(join(dir, 'ejabberdctl.cfg'), `ERLANG_NODE=${node}\nEJABBERD_PID_PATH=${join(dir, 'ejabberd.pid')}\n`);
   if (userInfo().uid === 0) await chownTree(dir, 'ejabberd');
   const ctl = ['--config-dir', dir, '--spool', join(dir, 'spool'), '--logs', join(dir, 'logs')];
-  const child = spawn('ejabberdctl', [...ctl, 'foreground'], { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = once(child, 'exit');
+  const { child, output, exited } = spawnPeer('ejabberdctl', [...ctl, 'foreground']);
   const stop = async () => {
     if (child.exitCode === null && child.signalCode === null) {
       // The Erlang node runs in a session of its own (su): ask it to stop, and make sure by its pid file.
@@ -96,7 +91,7 @@ modules:
     if (!process.env.KEEP_EJABBERD_DIR) await rm(dir, { recursive: true, force: true });
   };
   try {
-    const failed = () => (child.exitCode !== null ? `ejabberd exited: ${output}` : undefined);
+    const failed = () => (child.exitCode !== null ? `ejabberd exited: ${output()}` : undefined);
     await untilListening(options.address, c2sPort, failed);
     await untilListening(options.address, 5269, failed);
     for (const { user, password } of options.users) await run('ejabberdctl', [...ctl, 'register', user, options.domain, password]);

@@ -1,4 +1,6 @@
+import { spawn, type ChildProcess } from 'node:child_process';
 import { lookup } from 'node:dns/promises';
+import { once } from 'node:events';
 import { connect } from 'node:net';
 
 /** The interop tests' peers and Cirrus instances live on loopback addresses of their own, named in /etc/hosts. */
@@ -40,4 +42,13 @@ export async function untilListening(host: string, port: number, failed: () => s
     if (attempt > 600) throw new Error(`nothing listens on ${host}:${port} after 30 s`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+}
+
+/** Starts a peer server in a process group of its own (so stopping it takes down what it started), keeping what it prints. */
+export function spawnPeer(command: string, args: string[]): { child: ChildProcess; output: () => string; exited: Promise<unknown> } {
+  const child = spawn(command, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  return { child, output: () => output, exited: once(child, 'exit') };
 }

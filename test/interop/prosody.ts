@@ -1,5 +1,4 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
+import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,7 +7,7 @@ import type { Element } from '@xmpp/xml';
 import { freePort } from '../../infra/local/free-port.ts';
 import { selfSignedCertificate, type Pem } from '../../lib/federation/certificates.ts';
 import { waitFor } from '../support/clients.ts';
-import { untilListening, type PeerServer } from './loopback.ts';
+import { spawnPeer, untilListening, type PeerServer } from './loopback.ts';
 
 /**
  * A real Prosody (Debian's prosody 0.12) for interop tests, in a private temp directory: its own config, data,
@@ -86,12 +85,7 @@ export async function startProsody(options: ProsodyOptions): Promise<Prosody> {
   for (const { user, password } of options.users) {
     await run('prosodyctl', ['--config', configFile, 'register', user, options.domain, password]);
   }
-  // Its own process group, so stop() takes down whatever it started.
-  const child: ChildProcess = spawn('prosody', ['--config', configFile, '-F'], { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = once(child, 'exit');
+  const { child, output, exited } = spawnPeer('prosody', ['--config', configFile, '-F']);
   const stop = async () => {
     if (child.exitCode === null && child.signalCode === null) {
       try {
@@ -112,8 +106,8 @@ export async function startProsody(options: ProsodyOptions): Promise<Prosody> {
     if (!process.env.KEEP_PROSODY_DIR) await rm(dir, { recursive: true, force: true });
   };
   try {
-    await untilListening(options.address, c2sPort, () => (child.exitCode !== null ? `prosody exited: ${output}` : undefined));
-    await untilListening(options.address, options.s2sPort ?? 5269, () => (child.exitCode !== null ? `prosody exited: ${output}` : undefined));
+    await untilListening(options.address, c2sPort, () => (child.exitCode !== null ? `prosody exited: ${output()}` : undefined));
+    await untilListening(options.address, options.s2sPort ?? 5269, () => (child.exitCode !== null ? `prosody exited: ${output()}` : undefined));
   } catch (error) {
     await stop();
     throw error;
